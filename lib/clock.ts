@@ -5,7 +5,8 @@ export { systemClock } from './types.js'
 
 /** Timer scheduling, injected next to the clock so hosts can run hours of polling on virtual time. */
 export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
+  /** A callback may return a promise; ManualClock.advance awaits it, real timers ignore it. */
+  setTimeout(fn: () => unknown, ms: number): unknown
   clearTimeout(handle: unknown): void
 }
 
@@ -21,7 +22,7 @@ export const systemTimers: Timers = {
 interface PendingTimer {
   id: number
   at: number
-  fn: () => void
+  fn: () => unknown
 }
 
 /**
@@ -46,7 +47,7 @@ export class ManualClock implements Clock, Timers {
     this.current = ms
   }
 
-  setTimeout(fn: () => void, ms: number): number {
+  setTimeout(fn: () => unknown, ms: number): number {
     const id = this.nextId++
     this.timers.push({ id, at: this.current + Math.max(0, ms), fn })
     return id
@@ -60,7 +61,10 @@ export class ManualClock implements Clock, Timers {
     return this.timers.length
   }
 
-  /** Advance by `ms`, firing every timer that falls due on the way, in time order. */
+  /**
+   * Advance by `ms`, firing every timer that falls due on the way, in time order. A callback's
+   * returned promise is awaited before the next timer fires, so work doing real loopback I/O completes.
+   */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms
     for (;;) {
@@ -69,7 +73,7 @@ export class ManualClock implements Clock, Timers {
       if (!due) break
       this.timers = this.timers.filter((t) => t !== due)
       this.current = Math.max(this.current, due.at)
-      due.fn()
+      await due.fn()
     }
     this.current = target
     await settle()
