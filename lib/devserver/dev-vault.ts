@@ -1,0 +1,399 @@
+/**
+ * The embedded dev Vault: a real HTTP server on loopback with Vault's token semantics on an
+ * injected clock, plus the levers tests and demos pull (seed, revoke, rotate, fault, count).
+ */
+import { randomBytes } from 'node:crypto'
+import { type Clock, systemClock } from '../types.js'
+import { type CounterSnapshot, Counters } from './counters.js'
+import { type FaultHandle, type FaultSpec, Faults } from './faults.js'
+import { type ServiceAccountJwtOptions, makeServiceAccountJwt } from './jwt.js'
+import { HttpFront } from './server.js'
+import {
+  type AuthMountType,
+  DevStore,
+  type MountTuning,
+  type Role,
+  type RoleInput,
+  type TokenEntry,
+  normalizeMount,
+  normalizeNamespace,
+} from './store.js'
+import { SYSTEM_MAX_LEASE_TTL_SECONDS, parseDurationSeconds } from './ttl.js'
+import { type ErrorWording, VaultSemantics } from './vault.js'
+
+export interface DevVaultOptions {
+  /** Default: the system clock. Tests pass a ManualClock shared with the code under test. */
+  clock?: Clock
+  /** Default 0: any free port. */
+  port?: number
+  /** Default: a random "hvs.…" token. */
+  rootToken?: string
+  /** 403 wording for invalid tokens: 'new' (default) = permission denied + invalid token; 'old' = permission denied. */
+  errorWording?: ErrorWording
+  /** Mount default_lease_ttl (default 768h). */
+  defaultLeaseTtlSeconds?: number
+  /** Mount max_lease_ttl (default 768h). */
+  maxLeaseTtlSeconds?: number
+  /** Randomness for token ids and accessors (default: node:crypto). */
+  random?: () => number
+  /** Start as a standby of this active node: every request but sys/health gets a 307 to it. */
+  standbyOf?: DevVault
+  /** Default true: mount KV v2 at `secret/` like `vault server -dev`. */
+  kvV2AtSecret?: boolean
+}
+
+/** Options shared by the seeding calls. */
+export interface InNamespace {
+  /** Vault Enterprise namespace ("" or omitted = root). */
+  namespace?: string
+}
+
+export async function startDevVault(options: DevVaultOptions = {}): Promise<DevVault> {
+  const vault = new DevVault(options)
+  await vault.startListening(options.port ?? 0)
+  return vault
+}
+
+export class DevVault {
+  readonly clock: Clock
+  readonly rootToken: string
+  /** Switch the 403 wording at runtime (old Vault / OpenBao vs newer Vault). */
+  errorWording: ErrorWording
+  readonly standbyOf?: DevVault
+
+  private readonly store = new DevStore()
+  private readonly semantics: VaultSemantics
+  private readonly counterSet = new Counters()
+  private readonly faultSet = new Faults()
+  private readonly http: HttpFront
+  private isSealed = false
+  private everListened = false
+
+  constructor(options: DevVaultOptions = {}) {
+    this.clock = options.clock ?? systemClock
+    this.rootToken = options.rootToken ?? `hvs.${randomBytes(18).toString('base64url').slice(0, 24)}`
+    this.errorWording = options.errorWording ?? 'new'
+    this.standbyOf = options.standbyOf
+    this.semantics = new VaultSemantics({
+      clock: this.clock,
+      store: this.store,
+      rootToken: this.rootToken,
+      errorWording: () => this.errorWording,
+      defaultLeaseTtlSeconds: options.defaultLeaseTtlSeconds ?? SYSTEM_MAX_LEASE_TTL_SECONDS,
+      maxLeaseTtlSeconds: options.maxLeaseTtlSeconds ?? SYSTEM_MAX_LEASE_TTL_SECONDS,
+      random: options.random,
+    })
+    const root = this.semantics.makeRootToken()
+    this.store.ns('').tokens.set(root.id, root)
+    if (options.kvV2AtSecret !== false) this.enableKv('secret', 2)
+    const active = options.standbyOf
+    this.http = new HttpFront({
+      clock: this.clock,
+      semantics: this.semantics,
+      counters: this.counterSet,
+      faults: this.faultSet,
+      sealed: () => this.isSealed,
+      activeAddress: active ? () => active.address : undefined,
+    })
+  }
+
+  /** http://127.0.0.1:<port> */
+  get address(): string {
+    return this.http.address
+  }
+
+  get port(): number {
+    return Number(new URL(this.http.address).port)
+  }
+
+  get isStandby(): boolean {
+    return this.standbyOf !== undefined
+  }
+
+  // ---- lifecycle -----------------------------------------------------------
+
+  /** Listen (again) on the same port; the first call picks `port` (0 = any free port). */
+  async startListening(port?: number): Promise<void> {
+    if (!this.everListened) {
+      await this.http.listen(port ?? 0)
+      this.everListened = true
+    } else {
+      await this.http.resume()
+    }
+  }
+
+  /** Stop listening and drop open connections: clients get ECONNREFUSED until startListening(). */
+  async stopListening(): Promise<void> {
+    await this.http.stop()
+  }
+
+  get listening(): boolean {
+    return this.http.listening
+  }
+
+  async close(): Promise<void> {
+    this.faultSet.clear()
+    await this.http.close()
+  }
+
+  /** A standby of this node on its own port, answering 307 to here. */
+  startStandby(options: Omit<DevVaultOptions, 'standbyOf'> = {}): Promise<DevVault> {
+    return startDevVault({ clock: this.clock, ...options, standbyOf: this })
+  }
+
+  // ---- mounts, roles, policies ----------------------------------------------
+
+  enableAuth(mount: string, type: AuthMountType, options: InNamespace & MountTuning = {}): void {
+    this.store.ns(options.namespace).auth.set(normalizeMount(mount), {
+      type,
+      roles: new Map(),
+      default_lease_ttl: options.default_lease_ttl,
+      max_lease_ttl: options.max_lease_ttl,
+    })
+  }
+
+  enableKubernetesAuth(mount = 'kubernetes', options: InNamespace & MountTuning = {}): void {
+    this.enableAuth(mount, 'kubernetes', options)
+  }
+
+  enableApproleAuth(mount = 'approle', options: InNamespace & MountTuning = {}): void {
+    this.enableAuth(mount, 'approle', options)
+  }
+
+  enableKv(mount: string, version: 1 | 2, options: InNamespace & MountTuning = {}): void {
+    this.store.ns(options.namespace).secrets.set(normalizeMount(mount), {
+      type: version === 1 ? 'kv-v1' : 'kv-v2',
+      secrets: new Map(),
+      default_lease_ttl: options.default_lease_ttl,
+      max_lease_ttl: options.max_lease_ttl,
+    })
+  }
+
+  /** Create or replace a role on an auth mount. Durations: seconds or Go strings ("1h"). */
+  writeRole(mount: string, name: string, input: RoleInput, options: InNamespace = {}): Role {
+    const m = this.authMount(mount, options.namespace)
+    const role = buildRole(name, input, m.type, () => this.semantics.uuid())
+    m.roles.set(name, role)
+    return { ...role }
+  }
+
+  /** Change some fields of an existing role; tokens see the change at their next renewal. */
+  updateRole(mount: string, name: string, patch: RoleInput, options: InNamespace = {}): Role {
+    const m = this.authMount(mount, options.namespace)
+    const old = m.roles.get(name)
+    if (!old) throw new Error(`dev vault: no role "${name}" on auth/${mount}`)
+    const merged = buildRole(name, { ...roleAsInput(old), ...patch }, m.type, () => this.semantics.uuid())
+    m.roles.set(name, merged)
+    return { ...merged }
+  }
+
+  deleteRole(mount: string, name: string, options: InNamespace = {}): boolean {
+    return this.authMount(mount, options.namespace).roles.delete(name)
+  }
+
+  getRole(mount: string, name: string, options: InNamespace = {}): Role | undefined {
+    const r = this.authMount(mount, options.namespace).roles.get(name)
+    return r ? { ...r } : undefined
+  }
+
+  /** An AppRole secret_id for a role (generated when not given). */
+  addSecretId(mount: string, roleName: string, secretId?: string, options: InNamespace = {}): string {
+    const role = this.authMount(mount, options.namespace).roles.get(roleName)
+    if (!role) throw new Error(`dev vault: no role "${roleName}" on auth/${mount}`)
+    const id = secretId ?? this.semantics.newSecretId()
+    role.secret_ids.push(id)
+    return id
+  }
+
+  /** A policy = the path prefixes (after /v1/) it may read; a trailing "*" is allowed and ignored. */
+  writePolicy(name: string, readablePaths: string[], options: InNamespace = {}): void {
+    this.store.ns(options.namespace).policies.set(name, [...readablePaths])
+  }
+
+  deletePolicy(name: string, options: InNamespace = {}): boolean {
+    return this.store.ns(options.namespace).policies.delete(name)
+  }
+
+  // ---- KV --------------------------------------------------------------------
+
+  /** Write a secret; on KV v2 a new version (returned). `path` is below the mount: ("secret", "app/db"). */
+  putSecret(mount: string, path: string, data: Record<string, unknown>, options: InNamespace = {}): number {
+    const m = this.kvMount(mount, options.namespace)
+    const key = normalizeMount(path)
+    const now = this.clock.now()
+    if (m.type === 'kv-v1') {
+      m.secrets.set(key, [{ version: 1, data: { ...data }, created_time: now, deletion_time: null, destroyed: false }])
+      return 1
+    }
+    const versions = m.secrets.get(key) ?? []
+    const version = (versions[versions.length - 1]?.version ?? 0) + 1
+    versions.push({ version, data: { ...data }, created_time: now, deletion_time: null, destroyed: false })
+    m.secrets.set(key, versions)
+    return version
+  }
+
+  /** KV v1: remove. KV v2: soft-delete the given versions (default: the latest). */
+  deleteSecret(mount: string, path: string, options: InNamespace & { versions?: number[] } = {}): void {
+    const m = this.kvMount(mount, options.namespace)
+    const key = normalizeMount(path)
+    if (m.type === 'kv-v1') {
+      m.secrets.delete(key)
+      return
+    }
+    const versions = m.secrets.get(key) ?? []
+    const wanted = options.versions ?? (versions.length ? [versions[versions.length - 1]!.version] : [])
+    for (const v of versions) if (wanted.includes(v.version) && v.deletion_time === null) v.deletion_time = this.clock.now()
+  }
+
+  /** KV v2: destroy versions for good (default: the latest). */
+  destroySecret(mount: string, path: string, options: InNamespace & { versions?: number[] } = {}): void {
+    const m = this.kvMount(mount, options.namespace)
+    const versions = m.secrets.get(normalizeMount(path)) ?? []
+    const wanted = options.versions ?? (versions.length ? [versions[versions.length - 1]!.version] : [])
+    for (const v of versions) {
+      if (wanted.includes(v.version)) {
+        v.destroyed = true
+        v.data = null
+      }
+    }
+  }
+
+  // ---- service-account JWTs (the TokenReview stand-in) ---------------------------
+
+  /** A JWT-shaped service-account token; accepted for login unless `accept: false`. */
+  makeServiceAccountJwt(options: ServiceAccountJwtOptions & { accept?: boolean }): string {
+    const jwt = makeServiceAccountJwt(options)
+    if (options.accept !== false) this.acceptJwt(jwt)
+    return jwt
+  }
+
+  acceptJwt(jwt: string): void {
+    this.semantics.acceptedJwts.add(jwt)
+  }
+
+  rejectJwt(jwt: string): void {
+    this.semantics.acceptedJwts.delete(jwt)
+  }
+
+  /** Replace the whole accepted set (a key rotation: old JWTs stop working). */
+  rotateJwts(accepted: string[]): void {
+    this.semantics.acceptedJwts = new Set(accepted)
+  }
+
+  // ---- tokens ---------------------------------------------------------------------
+
+  /** Revoke one token, found by its id or its accessor. Returns how many tokens died (children too). */
+  revokeToken(tokenOrAccessor: string): number {
+    const t = this.store.findToken(tokenOrAccessor) ?? this.store.findByAccessor(tokenOrAccessor)
+    return t ? this.store.revoke(t) : 0
+  }
+
+  /** Revoke every token a role issued (like `vault token revoke -mode=path` on its login). */
+  revokeRoleTokens(mount: string, role: string, options: InNamespace = {}): number {
+    const ns = normalizeNamespace(options.namespace)
+    const m = normalizeMount(mount)
+    let n = 0
+    for (const t of this.store.allTokens()) {
+      if (t.namespace === ns && t.role?.mount === m && t.role.name === role) n += this.store.revoke(t)
+    }
+    return n
+  }
+
+  /** lookup-self's `data` for a token, computed now; undefined when it is revoked or expired. No request is counted. */
+  lookupToken(token: string): Record<string, unknown> | undefined {
+    const t = this.store.findToken(token)
+    if (!t || (t.expireAt !== null && t.expireAt <= this.clock.now())) return undefined
+    return this.semantics.lookupData(t)
+  }
+
+  /** Tokens alive now (not revoked, not past expire_time), root token excluded. */
+  liveTokens(options: { role?: string; mount?: string } & InNamespace = {}): number {
+    const now = this.clock.now()
+    return this.store
+      .allTokens()
+      .filter((t: TokenEntry) => t.id !== this.rootToken)
+      .filter((t) => t.expireAt === null || t.expireAt > now)
+      .filter((t) => options.namespace === undefined || t.namespace === normalizeNamespace(options.namespace))
+      .filter((t) => options.role === undefined || t.role?.name === options.role)
+      .filter((t) => options.mount === undefined || t.role?.mount === normalizeMount(options.mount)).length
+  }
+
+  // ---- faults --------------------------------------------------------------------
+
+  /** Inject a fault; `handle.remove()` ends it, `times` limits it to the next N matching requests. */
+  injectFault(spec: FaultSpec): FaultHandle {
+    return this.faultSet.add(spec)
+  }
+
+  clearFaults(): void {
+    this.faultSet.clear()
+  }
+
+  /** Seal: every request but sys/health gets 503 `Vault is sealed`; sys/health reports sealed. */
+  seal(): void {
+    this.isSealed = true
+  }
+
+  unseal(): void {
+    this.isSealed = false
+  }
+
+  get sealed(): boolean {
+    return this.isSealed
+  }
+
+  // ---- counters ------------------------------------------------------------------
+
+  /** A copy of the counters now. */
+  counters(): CounterSnapshot {
+    return this.counterSet.snapshot()
+  }
+
+  resetCounters(): void {
+    this.counterSet.reset()
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private authMount(mount: string, namespace?: string) {
+    const m = this.store.ns(namespace).auth.get(normalizeMount(mount))
+    if (!m) throw new Error(`dev vault: no auth mount "${mount}"${namespace ? ` in namespace "${namespace}"` : ''}; call enableAuth first`)
+    return m
+  }
+
+  private kvMount(mount: string, namespace?: string) {
+    const m = this.store.ns(namespace).secrets.get(normalizeMount(mount))
+    if (!m) throw new Error(`dev vault: no KV mount "${mount}"${namespace ? ` in namespace "${namespace}"` : ''}; call enableKv first`)
+    return m
+  }
+}
+
+function seconds(field: string, v: number | string | undefined): number {
+  const d = parseDurationSeconds(v)
+  if (!d.ok) throw new Error(`dev vault: role field ${field}: ${d.error}`)
+  return d.seconds
+}
+
+function buildRole(name: string, input: RoleInput, type: AuthMountType, uuid: () => string): Role {
+  const tokenType = input.token_type === 'batch' ? 'batch' : 'service'
+  return {
+    name,
+    policies: [...(input.token_policies ?? input.policies ?? [])],
+    token_ttl: seconds('token_ttl', input.token_ttl),
+    token_max_ttl: seconds('token_max_ttl', input.token_max_ttl),
+    token_period: seconds('token_period', input.token_period),
+    token_explicit_max_ttl: seconds('token_explicit_max_ttl', input.token_explicit_max_ttl),
+    token_type: tokenType,
+    token_num_uses: input.token_num_uses ?? 0,
+    renewable: input.renewable ?? true,
+    bound_service_account_names: [...(input.bound_service_account_names ?? (type === 'kubernetes' ? ['*'] : []))],
+    bound_service_account_namespaces: [...(input.bound_service_account_namespaces ?? (type === 'kubernetes' ? ['*'] : []))],
+    role_id: input.role_id ?? (type === 'approle' ? uuid() : ''),
+    secret_ids: [...(input.secret_ids ?? []), ...(input.secret_id ? [input.secret_id] : [])],
+  }
+}
+
+function roleAsInput(r: Role): RoleInput {
+  const { name: _name, ...rest } = r
+  return rest
+}

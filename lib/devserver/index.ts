@@ -1,0 +1,12 @@
+/** The embedded dev Vault: Vault's token semantics over real loopback HTTP on an injected clock. */
+export { DevVault, startDevVault } from './dev-vault.js'
+export type { DevVaultOptions, InNamespace } from './dev-vault.js'
+export type { CounterSnapshot, DeadTokenRequest, ResultKey } from './counters.js'
+export type { FaultHandle, FaultKind, FaultSpec } from './faults.js'
+export { makeServiceAccountJwt, decodeServiceAccountClaims } from './jwt.js'
+export type { ServiceAccountJwtOptions, ServiceAccountClaims } from './jwt.js'
+export type { Role, RoleInput, TokenType, DeadReason, MountTuning } from './store.js'
+export { calculateTtl, goDuration, humanDuration, parseDurationSeconds, PAST_MAX_TTL, SYSTEM_MAX_LEASE_TTL_SECONDS } from './ttl.js'
+export type { TtlInput, TtlResult } from './ttl.js'
+export { INVALID_TOKEN_NEW, PERMISSION_DENIED, OPERATIONS } from './vault.js'
+export type { ErrorWording, Operation } from './vault.js'
