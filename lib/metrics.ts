@@ -1,0 +1,157 @@
+import http from 'node:http'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client'
+import type { VaultOperation } from './vault/errors.js'
+
+/** Closed label sets: a value outside them is dropped, never a new series (certctl's rule). */
+export const LOOKUP_RESULTS = ['success', 'failure', 'invalid'] as const
+export const RENEWAL_RESULTS = ['success', 'capped', 'failure', 'not_renewable'] as const
+export const LOGIN_RESULTS = ['success', 'failure'] as const
+export const LOGIN_REASONS = ['first', 'expired', 'revoked', 'max_ttl', 'not_renewable'] as const
+export const OPERATIONS = ['login', 'lookup', 'renew', 'revoke', 'read'] as const
+export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'error'] as const
+export const READ_RESULTS = ['success', 'not_found', 'denied', 'failure'] as const
+
+export type ReadResult = (typeof READ_RESULTS)[number]
+
+const allowed = (set: readonly string[], v: string) => set.includes(v)
+
+export function statusClass(status: number | 'error'): (typeof STATUS_CLASSES)[number] {
+  if (status === 'error') return 'error'
+  const c = `${Math.floor(status / 100)}xx`
+  return (STATUS_CLASSES as readonly string[]).includes(c) ? (c as (typeof STATUS_CLASSES)[number]) : 'error'
+}
+
+export interface TtlSample {
+  mount: string
+  role: string
+  remainingSeconds: number
+}
+
+/** The backend's collectors on one registry. One instance per registry, shared by every backend on it. */
+export class VaultMetrics {
+  private static readonly byRegistry = new WeakMap<Registry, VaultMetrics>()
+
+  static for(registry: Registry = defaultRegistry): VaultMetrics {
+    let m = VaultMetrics.byRegistry.get(registry)
+    if (!m) VaultMetrics.byRegistry.set(registry, (m = new VaultMetrics(registry)))
+    return m
+  }
+
+  private readonly ttlSources = new Set<() => Iterable<TtlSample>>()
+  private readonly sizeSources = new Set<() => number>()
+  private readonly lookups: Counter<'mount' | 'role' | 'result'>
+  private readonly lookupsSkipped: Counter<'mount' | 'role'>
+  private readonly renewals: Counter<'mount' | 'role' | 'result'>
+  private readonly logins: Counter<'mount' | 'role' | 'result' | 'reason'>
+  private readonly requests: Histogram<'operation' | 'status'>
+  private readonly reads: Counter<'result'>
+
+  private constructor(registry: Registry) {
+    const registers = [registry]
+    this.lookups = new Counter({ name: 'kes_vault_token_lookups_total', help: 'lookup-self calls by result', labelNames: ['mount', 'role', 'result'], registers })
+    this.lookupsSkipped = new Counter({
+      name: 'kes_vault_token_lookups_skipped_total',
+      help: 'Token checks answered from the cached lease instead of a lookup-self (saved by the lookup interval or a shared in-flight call)',
+      labelNames: ['mount', 'role'],
+      registers,
+    })
+    this.renewals = new Counter({ name: 'kes_vault_token_renewals_total', help: 'renew-self calls by result', labelNames: ['mount', 'role', 'result'], registers })
+    this.logins = new Counter({ name: 'kes_vault_logins_total', help: 'Vault logins by result and reason', labelNames: ['mount', 'role', 'result', 'reason'], registers })
+    const sources = this.ttlSources
+    new Gauge({
+      name: 'kes_vault_token_ttl_seconds',
+      help: 'Remaining TTL of each cached Vault token, computed at scrape time from its lease and the clock',
+      labelNames: ['mount', 'role'],
+      registers,
+      collect() {
+        this.reset()
+        for (const source of sources) {
+          for (const s of source()) if (Number.isFinite(s.remainingSeconds)) this.set({ mount: s.mount, role: s.role }, Math.max(0, Math.round(s.remainingSeconds)))
+        }
+      },
+    })
+    const sizes = this.sizeSources
+    new Gauge({
+      name: 'kes_vault_token_cache_entries',
+      help: 'Identities (auth mount, role, ...) with a cached token session',
+      registers,
+      collect() {
+        let n = 0
+        for (const s of sizes) n += s()
+        this.set(n)
+      },
+    })
+    this.requests = new Histogram({
+      name: 'kes_vault_requests_duration_seconds',
+      help: 'Duration of every Vault request by operation and HTTP status class',
+      labelNames: ['operation', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    })
+    this.reads = new Counter({ name: 'kes_vault_secret_reads_total', help: 'Secret reads by result', labelNames: ['result'], registers })
+  }
+
+  addTtlSource(source: () => Iterable<TtlSample>, size: () => number): () => void {
+    this.ttlSources.add(source)
+    this.sizeSources.add(size)
+    return () => {
+      this.ttlSources.delete(source)
+      this.sizeSources.delete(size)
+    }
+  }
+
+  lookup(mount: string, role: string, result: string): void {
+    if (allowed(LOOKUP_RESULTS, result)) this.lookups.inc({ mount, role, result })
+  }
+
+  lookupSkipped(mount: string, role: string): void {
+    this.lookupsSkipped.inc({ mount, role })
+  }
+
+  renewal(mount: string, role: string, result: string): void {
+    if (allowed(RENEWAL_RESULTS, result)) this.renewals.inc({ mount, role, result })
+  }
+
+  login(mount: string, role: string, result: string, reason: string): void {
+    if (allowed(LOGIN_RESULTS, result) && allowed(LOGIN_REASONS, reason)) this.logins.inc({ mount, role, result, reason })
+  }
+
+  request(operation: VaultOperation, status: number | 'error', seconds: number): void {
+    if (allowed(OPERATIONS, operation)) this.requests.observe({ operation, status: statusClass(status) }, seconds)
+  }
+
+  read(result: ReadResult): void {
+    if (allowed(READ_RESULTS, result)) this.reads.inc({ result })
+  }
+}
+
+/** Node process metrics, as KES exposed them. Once per registry. */
+const withDefaults = new WeakSet<Registry>()
+export function collectProcessMetrics(registry: Registry = defaultRegistry): void {
+  if (withDefaults.has(registry)) return
+  withDefaults.add(registry)
+  collectDefaultMetrics({ register: registry })
+}
+
+/** A request handler serving `/metrics`, to mount in a host's own server. */
+export function metricsHandler(registry: Registry = defaultRegistry): http.RequestListener {
+  return (req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end()
+      return
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      () => res.writeHead(500).end('metrics collection failed\n'),
+    )
+  }
+}
+
+/** `/metrics` on METRICS_PORT (KES's default 3001). */
+export function startMetricsServer(port: number, registry: Registry = defaultRegistry, host = '0.0.0.0'): Promise<http.Server> {
+  const server = http.createServer(metricsHandler(registry))
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve(server))
+  })
+}

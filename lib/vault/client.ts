@@ -1,0 +1,136 @@
+import nodeVault from 'node-vault'
+import { toVaultRequestError, type VaultOperation, VaultRequestError } from './errors.js'
+
+/** The subset of a node-vault client we call. Any node-vault 0.12 client (KES's `vaultFactory()`) fits. */
+export interface NodeVaultClient {
+  token?: string
+  read(path: string, requestOptions?: Record<string, unknown>): Promise<any>
+  write(path: string, data: unknown, requestOptions?: Record<string, unknown>): Promise<any>
+}
+
+/** Shape of `auth` in login and renew-self responses. */
+export interface VaultAuth {
+  client_token: string
+  accessor?: string
+  policies?: string[] | null
+  token_policies?: string[] | null
+  metadata?: Record<string, string> | null
+  lease_duration: number
+  renewable: boolean
+  token_type?: string
+  orphan?: boolean
+  num_uses?: number
+}
+
+export interface VaultAuthResponse {
+  auth: VaultAuth
+  warnings?: string[] | null
+}
+
+/** `data` of lookup-self. */
+export interface TokenLookupData {
+  accessor?: string
+  creation_time?: number
+  creation_ttl?: number
+  expire_time?: string | null
+  explicit_max_ttl?: number
+  issue_time?: string
+  period?: number
+  policies?: string[] | null
+  renewable?: boolean
+  ttl: number
+  type?: string
+  num_uses?: number
+  path?: string
+  meta?: Record<string, string> | null
+}
+
+export interface VaultRequestObserver {
+  (operation: VaultOperation, status: number | 'error', seconds: number): void
+}
+
+export interface VaultClientOptions {
+  endpoint: string
+  namespace?: string
+  timeoutMs?: number
+  caCert?: string
+  skipVerify?: boolean
+}
+
+/** Default factory: a node-vault client configured from our options, with node-vault's debug output silenced (it prints request bodies). */
+export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
+  const requestOptions: Record<string, unknown> = {}
+  if (o.timeoutMs) requestOptions.timeout = o.timeoutMs
+  if (o.caCert) requestOptions.ca = o.caCert
+  if (o.skipVerify) requestOptions.strictSSL = false
+  const client = nodeVault({
+    apiVersion: 'v1',
+    endpoint: o.endpoint,
+    namespace: o.namespace,
+    requestOptions,
+    debug: () => {},
+    // node-vault falls back to process.env.VAULT_TOKEN; tokens are passed per request instead.
+    token: '',
+  } as never) as unknown as NodeVaultClient
+  client.token = ''
+  return client
+}
+
+/**
+ * Typed Vault calls over one node-vault client. The token travels per request in `X-Vault-Token`, so one
+ * client serves every identity; every failure comes out as a sanitised VaultRequestError.
+ */
+export class VaultClient {
+  constructor(
+    private readonly client: NodeVaultClient,
+    private readonly observe: VaultRequestObserver = () => {},
+    private readonly timeoutMs?: number,
+  ) {
+    // We own the token header: a token left on the client (or picked up from VAULT_TOKEN) must not ride along on logins.
+    client.token = ''
+  }
+
+  login(mount: string, body: Record<string, unknown>): Promise<VaultAuthResponse> {
+    return this.call('login', `auth/${mount}/login`, undefined, (p, o) => this.client.write(p, body, o))
+  }
+
+  async lookupSelf(token: string): Promise<TokenLookupData> {
+    const res = await this.call('lookup', 'auth/token/lookup-self', token, (p, o) => this.client.read(p, o))
+    return (res as { data: TokenLookupData }).data
+  }
+
+  renewSelf(token: string, increment?: number): Promise<VaultAuthResponse> {
+    const body = increment ? { increment } : {}
+    return this.call('renew', 'auth/token/renew-self', token, (p, o) => this.client.write(p, body, o))
+  }
+
+  async revokeSelf(token: string): Promise<void> {
+    await this.call('revoke', 'auth/token/revoke-self', token, (p, o) => this.client.write(p, {}, o))
+  }
+
+  read(path: string, token: string): Promise<{ data?: any }> {
+    return this.call('read', path, token, (p, o) => this.client.read(p, o))
+  }
+
+  private async call<T>(
+    operation: VaultOperation,
+    path: string,
+    token: string | undefined,
+    send: (path: string, options: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
+    const options: Record<string, unknown> = token ? { headers: { 'X-Vault-Token': token } } : {}
+    if (this.timeoutMs) options.timeout = this.timeoutMs
+    const started = performance.now()
+    try {
+      const res = await send(path, options)
+      this.observe(operation, 200, (performance.now() - started) / 1000)
+      return res
+    } catch (err) {
+      const e = toVaultRequestError(err, operation, path)
+      this.observe(operation, e.status ?? 'error', (performance.now() - started) / 1000)
+      throw e
+    }
+  }
+}
+
+export { VaultRequestError }
