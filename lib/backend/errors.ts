@@ -1,0 +1,44 @@
+/**
+ * Errors raised by the KV backend while turning an ExternalSecret spec into Secret data.
+ * Messages name the spec location, key, property or path involved: never a secret value.
+ */
+
+export type KVBackendErrorCode =
+  /** The spec is not shaped the way KES needs it (KES would have failed with a bare TypeError). */
+  | 'INVALID_SPEC'
+  /** `property` was asked for but the key's JSON value does not have it (same condition and text as KES). */
+  | 'PROPERTY_NOT_FOUND'
+  /** The backend has no implementation for this kind of item (e.g. `data[].path`). */
+  | 'NOT_IMPLEMENTED'
+
+/** Where in the spec the failing item lives. */
+export type SpecSource = 'spec' | 'data' | 'dataFrom' | 'dataFromWithOptions'
+
+export interface KVBackendErrorDetails {
+  source?: SpecSource
+  /** Index of the item inside its source array. */
+  index?: number
+  key?: unknown
+  property?: unknown
+  path?: unknown
+}
+
+export class KVBackendError extends Error {
+  readonly code: KVBackendErrorCode
+  readonly source?: SpecSource
+  readonly index?: number
+  readonly key?: unknown
+  readonly property?: unknown
+  readonly path?: unknown
+
+  constructor(code: KVBackendErrorCode, message: string, details: KVBackendErrorDetails = {}) {
+    super(message)
+    this.name = 'KVBackendError'
+    this.code = code
+    this.source = details.source
+    this.index = details.index
+    this.key = details.key
+    this.property = details.property
+    this.path = details.path
+  }
+}
