@@ -22,7 +22,8 @@ export interface FrontState {
 export class HttpFront {
   private readonly server: http.Server
   private readonly sockets = new Set<Socket>()
-  private readonly delays = new Set<NodeJS.Timeout>()
+  /** Pending latency faults: released at stop() so no request hangs forever. */
+  private readonly delays = new Map<NodeJS.Timeout, () => void>()
   private port = 0
   listening = false
 
@@ -60,7 +61,10 @@ export class HttpFront {
   async stop(): Promise<void> {
     if (!this.listening) return
     this.listening = false
-    for (const t of this.delays) clearTimeout(t)
+    for (const [t, release] of this.delays) {
+      clearTimeout(t)
+      release()
+    }
     this.delays.clear()
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     for (const s of this.sockets) s.destroy()
@@ -158,7 +162,7 @@ export class HttpFront {
         this.delays.delete(t)
         resolve()
       }, ms)
-      this.delays.add(t)
+      this.delays.set(t, resolve)
     })
   }
 

@@ -278,6 +278,7 @@ describe('devserver: auth/token/revoke-self and revocation levers', () => {
     const c = await loginApp(vault, clock)
     const accessor = (await call(vault, 'GET', 'auth/token/lookup-self', { token: b })).body.data.accessor
     assert.equal(vault.liveTokens({ role: 'app' }), 3)
+    assert.equal(vault.lookupToken(a)?.ttl, 3600)
     assert.equal(vault.revokeToken(a), 1)
     assert.equal(vault.revokeToken(accessor), 1)
     assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token: b })).status, 403)
