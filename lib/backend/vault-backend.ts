@@ -165,7 +165,7 @@ export class VaultBackend extends KVBackend {
   /** KES's `_get`: read `key` with the identity's token; kvVersion 1 returns `data`, 2 returns `data.data`, JSON-stringified. */
   override async _get({ key, specOptions }: GetArgs, context: KVContext = {}): Promise<unknown> {
     const spec = specOptions as SpecOptions
-    const kvVersion = spec.kvVersion ?? 2
+    const kvVersion = spec.kvVersion === undefined ? 2 : spec.kvVersion
     // Checked before any Vault call: a bad spec costs Vault nothing (KES found out after the read).
     if (kvVersion !== 1 && kvVersion !== 2) {
       throw new SecretReadError(`Unknown "kvVersion" specified: ${JSON.stringify(kvVersion)}; expected 1 or 2`, key)
@@ -179,9 +179,14 @@ export class VaultBackend extends KVBackend {
     } catch (err) {
       throw this.readFailure(err, key, kvVersion, session.identity)
     }
+    const data = kvVersion === 1 ? res?.data : res?.data?.data
+    // KES failed with a TypeError here; never turn a missing payload into the text "undefined" in a Secret.
+    if (data === undefined || data === null) {
+      this.metrics.read('failure')
+      throw new SecretReadError(`Vault answered "${key}" without ${kvVersion === 1 ? 'data' : 'data.data'}; is kvVersion ${kvVersion} right for this mount?`, key)
+    }
     this.metrics.read('success')
-    if (kvVersion === 1) return JSON.stringify(res.data)
-    return JSON.stringify(res.data?.data)
+    return JSON.stringify(data)
   }
 
   /** Concurrent reads of one path by one identity (several ExternalSecrets, or items of one) share one request. */

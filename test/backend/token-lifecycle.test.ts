@@ -305,3 +305,14 @@ describe('VaultBackend token lifecycle (nock)', () => {
     for (const s of secrets) assert.equal(text.includes(s), false, `leaked ${s.slice(0, 8)}…`)
   })
 })
+
+describe('VaultBackend KES edge cases', () => {
+  afterEach(cleanNock)
+  it('a response without data fails the ExternalSecret instead of writing "undefined"; kvVersion null is rejected', async () => {
+    const { vault, backend } = setup({ ttl: 3600 })
+    vault.secrets['kv1/empty'] = null as never
+    vault.secrets['secret/data/v1shape'] = { password: 'x' }
+    await assert.rejects(backend.getSecretManifestData({ spec: { data: [{ key: 'secret/data/v1shape', name: 'x' }] } }), /without data\.data; is kvVersion 2 right/)
+    await assert.rejects(backend.getSecretManifestData({ spec: { kvVersion: null, data: [{ key: 'secret/data/v1shape', name: 'x' }] } }), /Unknown "kvVersion" specified: null/)
+  })
+})
