@@ -38,6 +38,7 @@ export interface FakeObject {
     annotations?: Record<string, string>
     [k: string]: unknown
   }
+  status?: { lastSync?: string; observedGeneration?: number; status?: string; [k: string]: unknown }
   [k: string]: unknown
 }
 
@@ -342,7 +343,7 @@ export class FakeKubeApi {
       if (rv && rv !== es.metadata.resourceVersion) {
         return this.status(res, 409, 'Conflict', `Operation cannot be fulfilled on externalsecrets.kubernetes-client.io "${name}": the object has been modified; please apply your changes to the latest version and try again`)
       }
-      es.status = clone(b.status ?? {})
+      es.status = clone(b.status ?? {}) as FakeObject['status']
     } else if (method === 'PATCH') {
       es.status = { ...((es.status as object) ?? {}), ...clone(b.status ?? {}) }
     } else {
