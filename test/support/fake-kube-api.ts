@@ -24,6 +24,21 @@ export type Route =
   | 'delete secret'
   | 'create token'
 
+const ROUTES = new Set<string>([
+  'list externalsecrets',
+  'watch externalsecrets',
+  'get externalsecret',
+  'get externalsecret status',
+  'replace externalsecret status',
+  'patch externalsecret status',
+  'get namespace',
+  'get secret',
+  'create secret',
+  'replace secret',
+  'delete secret',
+  'create token',
+])
+
 export interface FakeObject {
   apiVersion: string
   kind: string
@@ -132,8 +147,9 @@ export class FakeKubeApi {
     return this.calls.get(namespace === undefined ? route : `${route} ${namespace}`) ?? 0
   }
 
+  /** Calls per route (all namespaces). */
   counts(): Record<string, number> {
-    return Object.fromEntries([...this.calls].filter(([k]) => !k.includes(' @')))
+    return Object.fromEntries([...this.calls].filter(([k]) => ROUTES.has(k)))
   }
 
   resetCounts(): void {
