@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, systemClock } from '../types.js'
 import { type CounterSnapshot, Counters } from './counters.js'
+import { InProcessVaultClient } from './in-process.js'
 import { type FaultHandle, type FaultSpec, Faults } from './faults.js'
 import { type ServiceAccountJwtOptions, makeServiceAccountJwt } from './jwt.js'
 import { HttpFront } from './server.js'
@@ -134,6 +135,25 @@ export class DevVault {
   async close(): Promise<void> {
     this.faultSet.clear()
     await this.http.close()
+  }
+
+  /**
+   * A node-vault-shaped client that talks to this dev Vault in-process (no socket): same faults, seal, semantics
+   * and counters. For benchmarks and soaks that send millions of simulated requests.
+   */
+  inProcessClient(options: { namespace?: string; timeoutMs?: number } = {}): InProcessVaultClient {
+    return new InProcessVaultClient(
+      {
+        clock: this.clock,
+        semantics: this.semantics,
+        counters: this.counterSet,
+        faults: this.faultSet,
+        sealed: () => this.isSealed,
+        reachable: () => !this.everListened || this.http.listening,
+      },
+      options.namespace,
+      options.timeoutMs,
+    )
   }
 
   /** A standby of this node on its own port, answering 307 to here. */

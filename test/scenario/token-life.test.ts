@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { harness, type Harness } from '../support/dev-harness.js'
+
+const H = 3600_000
+const M = 60_000
+
+/** Vault requests by operation as the dev Vault counted them. */
+function ops(h: Harness) {
+  const c = h.dev.counters()
+  return { login: c.requests.login, lookup: c.requests.lookup, renew: c.requests.renew, read: c.requests.read }
+}
+
+describe('scenarios on the dev Vault over loopback HTTP (virtual clock)', function () {
+  this.timeout(60_000)
+  let h: Harness | undefined
+  afterEach(async () => {
+    await h?.close()
+    h = undefined
+  })
+
+  it('a day of polling, token TTL 1 h and max TTL 4 h: 7 logins, 24 renewals, no failed read, no dead token', async () => {
+    h = await harness({ pollMs: 60_000, perRole: 2 })
+    const failed = await h.run(24 * H)
+    assert.equal(failed, 0)
+    // Threshold 180 s. A token renews at 57, 114, 171 min and (capped to its 4 h max) at 228 min, then a new login at
+    // 237 min (14 220 s): 7 logins in 86 400 s, 6 full lives x 4 renewals.
+    assert.deepEqual(ops(h), { login: 7, lookup: 1439, renew: 24, read: 2880 })
+    assert.equal(h.dev.counters().deadTokenRequests.length, 0)
+    assert.equal(h.dev.counters().storageWrites, 7 + 24)
+  })
+
+  it('several roles with many ExternalSecrets: one token and one lookup per role per poll', async () => {
+    h = await harness({ roles: { a: { token_ttl: '1h' }, b: { token_ttl: '1h' }, c: { token_ttl: '1h' } }, perRole: 20 })
+    assert.equal(await h.run(10 * M), 0)
+    assert.deepEqual(ops(h), { login: 3, lookup: 3 * 59, renew: 0, read: 60 * 60 })
+  })
+
+  it('all tokens of a role revoked mid-run: one login, no failed read, only the one unavoidable dead-token lookup', async () => {
+    h = await harness({ perRole: 10 })
+    const failed = await h.run(10 * M, 10_000, (t) => {
+      if (t === 5 * M) h!.dev.revokeRoleTokens('kubernetes', 'app')
+    })
+    assert.equal(failed, 0)
+    assert.equal(ops(h).login, 2)
+    assert.deepEqual(h.dev.counters().deadTokenRequests.map((d) => [d.operation, d.reason]), [['lookup', 'revoked']])
+  })
+
+  it('Vault sealed for 3 polls: those reads fail (unavoidable), the token is kept, no login storm after unseal', async () => {
+    h = await harness({ perRole: 10 })
+    const failed = await h.run(5 * M, 10_000, (t) => {
+      if (t === 2 * M) h!.dev.seal()
+      if (t === 2 * M + 30_000) h!.dev.unseal()
+    })
+    assert.equal(failed, 3 * 10)
+    assert.equal(ops(h).login, 1)
+    assert.equal(h.dev.counters().deadTokenRequests.length, 0)
+  })
+
+  it('a 429 burst fails only the reads it hits', async () => {
+    h = await harness({ perRole: 10 })
+    const failed = await h.run(2 * M, 10_000, (t) => {
+      if (t === M) h!.dev.injectFault({ kind: 'rate-limit', operation: 'read', times: 15 })
+    })
+    assert.equal(failed, 15)
+    assert.equal(ops(h).login, 1)
+  })
+
+  it('through a standby: node-vault follows the 307s for login, lookup, renew and reads', async () => {
+    h = await harness({ roles: { app: { token_ttl: 60 } }, perRole: 3, address: async (dev) => (await dev.startStandby()).address })
+    assert.equal(await h.run(3 * M), 0)
+    assert.ok(h.dev.counters().requests.renew > 0)
+    assert.equal(h.dev.counters().deadTokenRequests.length, 0)
+  })
+
+  it('service-account JWT rotation: the next login uses the new JWT, the old one is no longer accepted', async () => {
+    h = await harness({ roles: { app: { token_ttl: 60, renewable: false } }, perRole: 2 })
+    assert.equal(await h.run(M), 0)
+    const fresh = h.dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kes', expiresAt: h.clock.now() + 86400_000 })
+    h.dev.rotateJwts([fresh])
+    h.jwt.current = fresh
+    assert.equal(await h.run(2 * M), 0)
+    assert.equal(h.dev.counters().errors.login, 0)
+  })
+
+  it('periodic tokens are renewed forever, never re-logged in; batch tokens are never renewed', async () => {
+    h = await harness({ roles: { p: { token_period: 120 }, b: { token_ttl: 120, token_type: 'batch' } }, perRole: 2 })
+    assert.equal(await h.run(H), 0)
+    const c = h.dev.counters()
+    assert.equal(c.errors.renew, 0, 'no renewal of a batch token was attempted')
+    assert.equal(c.results.login['200'], 1 + 40, 'one periodic login; a batch token at 0, 90, ..., 3510 s (new login at 30 s left)')
+    assert.equal(c.requests.renew, 39, 'the periodic token renews every 90 s: at 90, 180, ..., 3510 s')
+    assert.equal(c.deadTokenRequests.length, 0)
+  })
+})
