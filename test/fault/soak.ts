@@ -223,6 +223,8 @@ export interface SoakResult {
   }
   /** First few leaked log lines / wrong Secrets, for diagnosis. */
   samples: string[]
+  /** Requests by operation and result as the dev Vault (and the standby, when used) saw them. */
+  vault: { results: Record<string, Record<string, number>>; standby?: Record<string, Record<string, number>> }
 }
 
 // ---- the engine ----------------------------------------------------------------------------------------------
@@ -243,6 +245,8 @@ export interface SoakOptions {
   control?: boolean
   /** Point the client at a standby instead (HTTP only). */
   viaStandby?: boolean
+  /** Which ROLE_KINDS to use (default: the first `roles`). */
+  kinds?: number[]
   backend?: Partial<VaultBackendOptions>
   /** Measure heap (forces GC). */
   heap?: boolean
@@ -289,8 +293,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   // Token ids and request ids from node:crypto (fast); no count depends on them.
   const dev = await startDevVault({ clock })
   const standby = o.viaStandby ? await dev.startStandby() : undefined
-  const kinds = ROLE_KINDS.slice(0, o.roles)
-  if (kinds.length < o.roles) throw new Error(`at most ${ROLE_KINDS.length} roles`)
+  const kinds = o.kinds ? o.kinds.map((k) => ROLE_KINDS[k]!) : ROLE_KINDS.slice(0, o.roles)
+  if (!o.kinds && kinds.length < o.roles) throw new Error(`at most ${ROLE_KINDS.length} roles`)
 
   // ---- Vault: mounts, policies, roles, secrets
   dev.enableKubernetesAuth('kubernetes')
@@ -304,7 +308,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const es: EsState[] = []
   let version = 0
   const valueOf = (i: number) => `sv-${o.seed}-${i}-${version}`
-  for (let r = 0; r < o.roles; r++) {
+  for (let r = 0; r < kinds.length; r++) {
     for (let j = 0; j < o.perRole; j++) {
       const index = es.length
       const k = kinds[r]!
@@ -516,9 +520,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         return
       }
       case 'jwt-expired':
-        // The kubelet stops rotating: the file's JWT expires in 1 min, then the role's token is revoked.
+        // The kubelet stops rotating after writing a JWT that lives 1 min; a revocation makes the backend log in with
+        // it (so no older valid JWT is cached), a second one at +3 min needs a login when every JWT it has is expired.
         kubeletStopped = true
         kubeletRotate(M)
+        dev.revokeRoleTokens('kubernetes', roleName(r!))
         at(f.at + 3 * M, () => void dev.revokeRoleTokens('kubernetes', roleName(r!)))
         w.lift = () => {
           kubeletStopped = false
@@ -559,14 +565,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   // One-off callbacks at given times (used by faults).
   const timed: Array<{ at: number; fn: () => void }> = []
-  const at = (t: number, fn: () => void) => timed.push({ at: t - start, fn })
+  const at = (t: number, fn: () => void) => timed.push({ at: t, fn })
 
   const pollOne = async (e: EsState, t: number): Promise<void> => {
     polls++
     let ok = false
     let backingOff = false
     try {
-      const data = await backend.getSecretManifestData({ spec: e.spec as never, namespace: e.namespace, name: e.name })
+      const data = await backend.getSecretManifestData({ spec: e.spec as never, namespace: e.namespace })
       const value = data.password === undefined ? undefined : Buffer.from(data.password, 'base64').toString()
       // The host writes what the backend gave; a backend that resolves with nothing or garbage blanks the Secret.
       if (value !== e.secret) {
@@ -674,10 +680,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     if (e.secret === undefined || !e.history.has(e.secret)) secretsLost++
   }
   const end = snapshot()
+  const vaultSeen = { results: dev.counters().results, standby: standby?.counters().results }
   const rows: FaultRow[] = windows.map((w) => {
     const b = w.before!
     const a = w.after ?? end
-    const expected = FORCES_LOGIN.has(w.f.kind) && w.hadToken ? 1 : 0
+    const expected = FORCES_LOGIN.has(w.f.kind) && w.hadToken ? (w.f.kind === 'jwt-expired' ? 2 : 1) : 0
     return {
       fault: w.f.label ?? w.f.kind,
       at: hhmm(w.f.at),
@@ -713,7 +720,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     seed: o.seed,
     profile: o.profile ?? 'custom',
     externalSecrets: es.length,
-    roles: o.roles,
+    roles: kinds.length,
     simulatedHours: o.durationMs / H,
     polls,
     failedReads,
@@ -739,6 +746,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       vaultRequests: end.total,
     },
     samples,
+    vault: vaultSeen,
   }
 }
 
