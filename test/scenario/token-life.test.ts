@@ -29,6 +29,23 @@ describe('scenarios on the dev Vault over loopback HTTP (virtual clock)', functi
     assert.equal(h.dev.counters().storageWrites, 7 + 24)
   })
 
+  it('the README timeline: poll 10 s, TTL 1 h, max 4 h: renewals at 59:30, 1:59:00, 2:58:30, 3:58:00 (capped), login at 3:59:30', async () => {
+    h = await harness({ perRole: 1, transport: 'in-process' })
+    const events: string[] = []
+    let last = { login: 0, renew: 0 }
+    const hms = (t: number) => `${Math.floor(t / H)}:${String(Math.floor((t % H) / M)).padStart(2, '0')}:${String((t % M) / 1000).padStart(2, '0')}`
+    const failed = await h.run(4 * H + 10 * M, 10_000, (t) => {
+      const c = h!.dev.counters().requests
+      if (c.renew > last.renew) events.push(`renew before ${hms(t)}`)
+      if (c.login > last.login) events.push(`login before ${hms(t)}`)
+      last = { login: c.login, renew: c.renew }
+    })
+    assert.equal(failed, 0)
+    // Each event shows up at the next tick: "before 0:59:40" = done by the poll at 0:59:30.
+    assert.deepEqual(events, ['login before 0:00:10', 'renew before 0:59:40', 'renew before 1:59:10', 'renew before 2:58:40', 'renew before 3:58:10', 'login before 3:59:40'])
+    assert.match(h.lines.find((l) => l.includes('max TTL'))!, /expires in 120 s/)
+  })
+
   it('several roles with many ExternalSecrets: one token and one lookup per role per poll', async () => {
     h = await harness({ roles: { a: { token_ttl: '1h' }, b: { token_ttl: '1h' }, c: { token_ttl: '1h' } }, perRole: 20 })
     assert.equal(await h.run(10 * M), 0)
