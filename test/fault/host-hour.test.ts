@@ -53,7 +53,7 @@ describe('fault: 50 ExternalSecrets for a simulated hour through the poller host
       jwtProvider: { getJwt: async () => jwt },
       revokeTokensOnShutdown: false,
     })
-    host = new PollerHost({ kubeConfig: api.kubeConfig(), backends: { vault: backend }, clock, timers: clock, random: () => 0.5, registry: new Registry(), config: { pollerIntervalMilliseconds: INTERVAL, watchTimeoutMilliseconds: 10 * M } })
+    host = new PollerHost({ kubeConfig: api.kubeConfig(), backends: { vault: { getSecretManifestData: (a) => backend.getSecretManifestData(a as never), close: async () => void (await backend.close()) } }, clock, timers: clock, random: () => 0.5, registry: new Registry(), config: { pollerIntervalMilliseconds: INTERVAL, watchTimeoutMilliseconds: 10 * M } })
     await host.start()
 
     // Watch every Secret write: none may blank a Secret that had a value.
