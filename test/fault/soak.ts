@@ -210,6 +210,8 @@ export interface SoakResult {
     deadReads: number
     deadExpired: number
     deadRevoked: number
+    /** Distinct seconds with a request carrying a revoked token (at most one per revocation). */
+    deadRevokedSeconds: number
     crashes: number
     secretsLost: number
     secretsWrong: number
@@ -448,6 +450,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       deadRevoked: dead.filter((d) => d.reason !== 'expired').length,
       deadExpired: dead.filter((d) => d.reason === 'expired').length,
       deadReads: dead.filter((d) => d.operation === 'read').length,
+      // Seconds in which a revoked token was used: requests already in flight when the first 403 came back all carry
+      // it, but once one answer says "revoked" the identity must never send it again (one second per revocation).
+      deadRevokedSeconds: new Set(dead.filter((d) => d.reason !== 'expired').map((d) => Math.floor(d.at / S))).size,
       total: c.total,
     }
   }
@@ -734,6 +739,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       deadReads: end.deadReads,
       deadExpired: end.deadExpired,
       deadRevoked: end.deadRevoked,
+      deadRevokedSeconds: end.deadRevokedSeconds,
       crashes,
       secretsLost,
       secretsWrong,
@@ -816,7 +822,7 @@ export function formatResult(r: SoakResult): string {
   add('renewals', t.renewals)
   add('reads sent with a dead token (all: token revoked from outside between lookups)', t.deadReads)
   add('requests with an expired token', t.deadExpired)
-  add('requests with a token revoked from outside', t.deadRevoked)
+  add('requests with a token revoked from outside (all in flight before the first 403 came back)', `${t.deadRevoked}, in ${t.deadRevokedSeconds} distinct seconds`)
   add('process crashes (unhandled rejections / exceptions)', t.crashes)
   add('Secrets deleted or blanked', t.secretsDeleted)
   add('Secrets lost (content never held by Vault)', t.secretsLost)
