@@ -51,7 +51,7 @@ async function runHost(): Promise<void> {
   const backend = createVaultBackend(process.env, { logger, tokenRequests: createTokenRequestCacheIfCluster(config, kubeConfig, logger) })
   collectProcessMetrics(register)
   const server = await startMetricsServer(config.metricsPort, register)
-  const host = new PollerHost({ kubeConfig, backends: { vault: { getSecretManifestData: (a) => backend.getSecretManifestData(a as never), close: async () => void (await backend.close()) } }, logger, registry: register, config: pollerConfig })
+  const host = new PollerHost({ kubeConfig, backends: { vault: backend }, logger, registry: register, config: pollerConfig })
   installShutdownHandlers({ stop: async () => { await host.stop(); server.close() } }, logger)
   await host.start()
   logger.info({ metricsPort: config.metricsPort }, 'kes-vault-backend poller host started')

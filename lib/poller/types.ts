@@ -91,7 +91,8 @@ export interface OwnerReference {
 export interface SecretsBackend {
   getSecretManifestData(args: { spec: ExternalSecretSpec; namespace?: string; name?: string }): Promise<Record<string, string>>
   /** Called once by the host's stop(), after in-flight polls finished. */
-  close?(): Promise<void> | void
+  /** Called once at shutdown; what it resolves to (e.g. how many tokens were revoked) is ignored. */
+  close?(): Promise<unknown> | void
 }
 
 /** Backends by `spec.backendType`, e.g. `{ vault: backend }`. */
