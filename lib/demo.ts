@@ -160,7 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     for (const [id, s] of byRole) {
       const ttl = ttls.get(id)
       const action = after.get(id) ? describeActions(before.get(id), after.get(id)!) : 'no token'
-      write(`${pad(t, 8)}${pad(id, 22)}${pad(ttl === undefined ? '-' : `${Math.floor(ttl)} s`, 8)}${pad(action, 34)}${s.ok}/${s.total} ok${s.ok < s.total ? `  (${lastError})` : ''}\n`)
+      write(`${pad(t, 8)}${pad(id, 22)}${pad(ttl === undefined ? '-' : `${Math.round(ttl)} s`, 8)}${pad(action, 34)}${s.ok}/${s.total} ok${s.ok < s.total ? `  (${lastError})` : ''}\n`)
     }
     if (polls + 1 >= limit || stop) break
     if (o.fast) await (clock as ManualClock).advance(pollMs)

@@ -16,9 +16,14 @@ export const REDACTED = '[REDACTED]'
 export class Redactor {
   private readonly secrets = new Set<string>()
 
+  /** Bounded so a long-running controller does not grow without limit; the oldest credentials have long expired. */
+  constructor(private readonly max = 20_000) {}
+
   /** Remember a credential so any later text containing it is scrubbed. Short strings are ignored (false positives). */
   add(secret: string | undefined | null): void {
-    if (secret && secret.length >= 8) this.secrets.add(secret)
+    if (!secret || secret.length < 8 || this.secrets.has(secret)) return
+    this.secrets.add(secret)
+    if (this.secrets.size > this.max) this.secrets.delete(this.secrets.values().next().value!)
   }
 
   forget(secret: string | undefined | null): void {
