@@ -645,6 +645,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         active.recoveredAt = t
       }
       if (active && t >= active.until) {
+        // Plans never overlap faults, but a hand-made one might: the next fault starts only after this one is lifted.
+        if (inForce) await active.lift?.()
+        inForce = false
         active.after = snapshot()
         active.lost = lostNow()
         active = undefined
