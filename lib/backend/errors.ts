@@ -10,6 +10,8 @@ export type KVBackendErrorCode =
   | 'PROPERTY_NOT_FOUND'
   /** The backend has no implementation for this kind of item (e.g. `data[].path`). */
   | 'NOT_IMPLEMENTED'
+  /** The value cannot be used as asked (e.g. `isBinary` on a value that is not base64). */
+  | 'INVALID_VALUE'
 
 /** Where in the spec the failing item lives. */
 export type SpecSource = 'spec' | 'data' | 'dataFrom' | 'dataFromWithOptions'

@@ -166,6 +166,15 @@ export abstract class KVBackend {
         if (isBinary) {
           // The value in the backend is binary data already encoded in base64; a Buffer is left as it is.
           if (typeof value === 'string') {
+            // KES decoded leniently (Buffer.from skips invalid characters) and wrote the garbage to the Secret.
+            // Refuse instead, so the existing Secret stays as it is.
+            if (!isBase64(value)) {
+              throw new KVBackendError(
+                'INVALID_VALUE',
+                `spec.data[${index}] '${String(name)}': isBinary is set, so the value of ${key}${property === null ? '' : ` property ${property}`} must be base64-encoded binary data, and it is not`,
+                { source: 'data', index, key, property },
+              )
+            }
             value = Buffer.from(value, 'base64')
           }
         }
@@ -329,6 +338,12 @@ function invalidItem(source: SpecSource, index: number, item: unknown): KVBacken
 /** KES destructures each data item and then evaluates `'property' in item`: any non-object item fails there. */
 function assertDataItem(item: unknown, index: number): asserts item is DataItem {
   if (item === null || typeof item !== 'object') throw invalidItem('data', index, item)
+}
+
+/** Standard or URL-safe base64, padding optional, whitespace (line breaks of PEM-style wrapping) ignored. */
+function isBase64(s: string): boolean {
+  const compact = s.replace(/\s+/g, '')
+  return compact.length % 4 !== 1 && /^[A-Za-z0-9+/_-]*={0,2}$/.test(compact)
 }
 
 function describeMissing(parsedValue: unknown): string {

@@ -298,7 +298,9 @@ export class TokenSession {
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
       this.loginFailures++
-      const delay = backoffDelay(this.loginFailures, this.deps.random)
+      // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
+      const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
+      const delay = Math.max(backoffDelay(this.loginFailures, this.deps.random), retryAfterMs)
       this.state.loginRetryAt = now + delay
       this.lastLoginError = e
       this.deps.events.login(this.identity, 'failure', reason, undefined, e, delay)

@@ -1,3 +1,5 @@
+import https from 'node:https'
+import { createRequire } from 'node:module'
 import nodeVault from 'node-vault'
 import { toVaultRequestError, type VaultOperation, VaultRequestError } from './errors.js'
 
@@ -57,21 +59,66 @@ export interface VaultClientOptions {
   skipVerify?: boolean
 }
 
+interface RpOptions {
+  method: string
+  uri: string
+  headers?: Record<string, string>
+  json?: unknown
+  timeout?: number
+}
+
+interface RpResponse {
+  statusCode: number
+  body: unknown
+  request: { path: string }
+  headers: Record<string, unknown>
+}
+
+/**
+ * node-vault's own transport (axios) drops response headers, so a 429's Retry-After never reaches us. This is the
+ * same axios (node-vault's dependency), redirects followed for every method as before, with the headers kept.
+ */
+function headerKeepingTransport(o: VaultClientOptions) {
+  const axios = createRequire(createRequire(import.meta.url).resolve('node-vault'))('axios') as {
+    request(config: Record<string, unknown>): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>
+  }
+  const httpsAgent = o.caCert || o.skipVerify ? new https.Agent({ ca: o.caCert, rejectUnauthorized: !o.skipVerify }) : undefined
+  const send = async (options: RpOptions): Promise<RpResponse> => {
+    const res = await axios.request({
+      method: options.method,
+      url: options.uri,
+      headers: { ...options.headers },
+      data: options.json && typeof options.json === 'object' ? options.json : undefined,
+      timeout: options.timeout ?? o.timeoutMs,
+      validateStatus: () => true,
+      ...(httpsAgent ? { httpsAgent } : {}),
+    })
+    return { statusCode: res.status, body: res.data, request: { path: new URL(options.uri).pathname }, headers: { ...res.headers } }
+  }
+  return { defaults: () => send }
+}
+
 /** Default factory: a node-vault client configured from our options, with node-vault's debug output silenced (it prints request bodies). */
 export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
   const requestOptions: Record<string, unknown> = {}
   if (o.timeoutMs) requestOptions.timeout = o.timeoutMs
-  if (o.caCert) requestOptions.ca = o.caCert
-  if (o.skipVerify) requestOptions.strictSSL = false
   const client = nodeVault({
     apiVersion: 'v1',
     endpoint: o.endpoint,
     namespace: o.namespace,
     requestOptions,
     debug: () => {},
+    'request-promise': headerKeepingTransport(o),
     // node-vault falls back to process.env.VAULT_TOKEN; tokens are passed per request instead.
     token: '',
-  } as never) as unknown as NodeVaultClient
+  } as never) as unknown as NodeVaultClient & { handleVaultResponse(r: RpResponse): Promise<unknown> }
+  // node-vault's error keeps status and body only; put the headers back for Retry-After.
+  const handle = client.handleVaultResponse
+  client.handleVaultResponse = (r: RpResponse) =>
+    handle(r).catch((e: { response?: Record<string, unknown> }) => {
+      if (e?.response && r?.headers) e.response.headers = r.headers
+      throw e
+    })
   client.token = ''
   return client
 }
@@ -81,10 +128,14 @@ export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
  * client serves every identity; every failure comes out as a sanitised VaultRequestError.
  */
 export class VaultClient {
+  /** Vault asked us (429 + Retry-After) to send nothing before this time (ms on the clock). */
+  private quietUntil = 0
+
   constructor(
     private readonly client: NodeVaultClient,
     private readonly observe: VaultRequestObserver = () => {},
     private readonly timeoutMs?: number,
+    private readonly now: () => number = Date.now,
   ) {
     // We own the token header: a token left on the client (or picked up from VAULT_TOKEN) must not ride along on logins.
     client.token = ''
@@ -118,6 +169,12 @@ export class VaultClient {
     token: string | undefined,
     send: (path: string, options: Record<string, unknown>) => Promise<T>,
   ): Promise<T> {
+    const wait = this.quietUntil - this.now()
+    if (wait > 0) {
+      // Honour Retry-After: fail locally, send nothing, until the time Vault asked for has passed.
+      const left = Math.ceil(wait / 1000)
+      throw new VaultRequestError(operation, 'rate_limited', 429, path, `rate limited by Vault; not sending for another ${left} s (Retry-After)`, left)
+    }
     const options: Record<string, unknown> = token ? { headers: { 'X-Vault-Token': token } } : {}
     if (this.timeoutMs) options.timeout = this.timeoutMs
     const started = performance.now()
@@ -127,6 +184,7 @@ export class VaultClient {
       return res
     } catch (err) {
       const e = toVaultRequestError(err, operation, path)
+      if (e.retryAfterSeconds) this.quietUntil = Math.max(this.quietUntil, this.now() + e.retryAfterSeconds * 1000)
       this.observe(operation, e.status ?? 'error', (performance.now() - started) / 1000)
       throw e
     }

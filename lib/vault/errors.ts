@@ -80,7 +80,8 @@ export function toVaultRequestError(err: unknown, operation: VaultOperation, pat
     const body = e.response?.body as { errors?: unknown[] } | undefined
     const first = Array.isArray(body?.errors) && body.errors.length > 0 ? String(body.errors[0]) : ''
     const message = first.replace(/\s+/g, ' ').trim() || `status ${status}`
-    const retry = Number(e.response?.headers?.['retry-after'])
+    const headers = e.response?.headers ?? {}
+    const retry = Number(Object.entries(headers).find(([k]) => k.toLowerCase() === 'retry-after')?.[1])
     return new VaultRequestError(operation, classifyResponse(status, first), status, path, message, retry > 0 ? retry : undefined)
   }
   const code = typeof e.code === 'string' ? e.code : ''

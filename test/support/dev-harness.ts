@@ -1,10 +1,10 @@
-import nodeVault from 'node-vault'
 import { Registry } from 'prom-client'
 import { VaultBackend, type VaultBackendOptions } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import { type DevVault, startDevVault } from '../../lib/devserver/index.js'
 import type { RoleInput } from '../../lib/devserver/store.js'
 import { createLogger } from '../../lib/log.js'
+import { createNodeVaultClient } from '../../lib/vault/client.js'
 
 export interface Harness {
   clock: ManualClock
@@ -53,7 +53,8 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const lines: string[] = []
   const address = o.address ? await o.address(dev) : dev.address
   const backend = new VaultBackend({
-    vaultFactory: () => (o.transport === 'in-process' ? dev.inProcessClient() : nodeVault({ endpoint: address, debug: () => {} } as never)),
+    // HTTP goes through the product's default node-vault client (the one createVaultBackend builds).
+    vaultFactory: () => (o.transport === 'in-process' ? dev.inProcessClient() : createNodeVaultClient({ endpoint: address })),
     defaultVaultMountPoint: 'kubernetes',
     pollerIntervalMilliseconds: o.pollMs ?? 10_000,
     clock,
