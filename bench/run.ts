@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     return `- \`${n}\`: ${STRATEGIES[n](w, { pollMs: POLL_MS }).description}`
   }).join('\n')
   const validationMd = validation.length
-    ? `Sampler check (N=10, sampled vs exact 24 h, all strategies, R=1 and R=10): ${validation.every((v) => Object.keys(v.sampledMinusExact).length === 0) ? 'identical totals for every counter' : 'DIFFERENCES: ' + JSON.stringify(validation.filter((v) => Object.keys(v.sampledMinusExact).length))}.`
+    ? `Sampler check (N=10, sampled vs exact 24 h, all strategies, R=1): ${validation.every((v) => Object.keys(v.sampledMinusExact).length === 0) ? 'identical totals for every counter' : 'DIFFERENCES: ' + JSON.stringify(validation.filter((v) => Object.keys(v.sampledMinusExact).length))}.`
     : ''
   const out = [
     `## Benchmark: load on Vault (\`npm run bench${profile === 'default' ? '' : ' -- --' + profile}\`)`,
@@ -173,7 +173,7 @@ function simulationNote(results: RunResult[]): string {
     '**What was simulated and what was extrapolated.**',
     full.length ? `N ∈ {${full.join(', ')}}: all 8 640 polls of 24 h, every ExternalSecret every poll: exact counts, nothing extrapolated.` : '',
     sampled.length
-      ? `N ∈ {${sampled.join(', ')}} (${profile === 'default' ? 'N=10 sampled only as a check' : 'sampled'}): the full 24 h timeline runs, every token event at its real time, but only ${Math.min(...fp)}–${Math.max(...fp)} of the 8 640 polls poll all N ExternalSecrets (the first minute, one poll per hour, and every poll from one poll before each of the strategy's token events until it has happened); the other polls poll one ExternalSecret per role, which drives the token state exactly as full load does, and are counted as the steady full poll measured at that N (reads, and per-read lookups/renewals/logins of the peers) plus what they did beyond a steady sentinel poll. So token events (logins, renewals, the max-TTL re-login, bursts of the peers' concurrent callers) are simulated at full N; the steady per-poll traffic of ${Math.max(...steady.filter((r) => r.spec.mode === 'sampled').map((r) => r.sentinelPolls))} polls is extrapolated from measured full polls. Self-check: sentinel polls with a token event (which would be under-counted) = ${unexpected}.`
+      ? `N ∈ {${sampled.sort((a, b) => a - b).join(', ')}} (${profile === 'default' ? 'N=10 sampled only as a check' : 'sampled'}): the full 24 h timeline runs, every token event at its real time, but only ${Math.min(...fp)}–${Math.max(...fp)} of the 8 640 polls poll all N ExternalSecrets (the first minute, one poll per hour, and every poll from one poll before each of the strategy's token events until it has happened); the other polls poll one ExternalSecret per role, which drives the token state exactly as full load does, and are counted as the steady full poll measured at that N (reads, and per-read lookups/renewals/logins of the peers) plus what they did beyond a steady sentinel poll. So token events (logins, renewals, the max-TTL re-login, bursts of the peers' concurrent callers) are simulated at full N; the steady per-poll traffic of ${Math.max(...steady.filter((r) => r.spec.mode === 'sampled').map((r) => r.sentinelPolls))} polls is extrapolated from measured full polls. Self-check: sentinel polls with a token event (which would be under-counted) = ${unexpected}.`
       : '',
     'Outage (Vault sealed 30:00–35:00) and revocation (every role\'s tokens revoked externally at 30:00) workloads: N=100, R=10, 1 h, every poll in full; per-hour figures are that hour\'s counts.',
   ]
