@@ -77,6 +77,8 @@ export class SecretReadError extends Error {
     message: string,
     readonly key: string,
     readonly status?: number,
+    /** Set when nothing was sent because Vault's Retry-After has not passed yet. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(redactor.text(message))
     this.name = 'SecretReadError'
@@ -129,7 +131,7 @@ export class VaultBackend extends KVBackend {
         caCert: options.vaultCaCert,
         skipVerify: options.vaultSkipVerify,
       })
-    this.vault = new VaultClient(client, (op, status, s) => this.metrics.request(op, status, s), options.requestTimeoutMilliseconds)
+    this.vault = new VaultClient(client, (op, status, s) => this.metrics.request(op, status, s), options.requestTimeoutMilliseconds, () => this.clock.now())
     this.jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: options.serviceAccountTokenPath ?? DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, clock: this.clock, logger })
     this.sessions = new LRUCache<string, TokenSession>({
       max: numberOption('tokenCacheMax', options.tokenCacheMax, 10_000, 1),
@@ -218,7 +220,7 @@ export class VaultBackend extends KVBackend {
             : '; check the path, and that the secret (or its latest version) is not deleted'
         out = new SecretReadError(`secret "${key}" not found in Vault (404) ${as}${hint}`, key, 404)
       } else if (err.transient) {
-        out = new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status)
+        out = new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
       } else {
         out = new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
       }

@@ -95,6 +95,12 @@ export interface BackoffPolicy {
 /** Login backoff: 1 s doubling to 5 min (Vault Agent's bounds), so one broken role costs one login per step. */
 export const LOGIN_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 300_000 }
 
+/**
+ * When Vault itself is down (sealed, 503, 429, unreachable) the login is not wrong, only early: cap at 30 s so Secrets
+ * recover within 30 s of Vault's return, at a cost of one login attempt per identity per 30 s while it is down.
+ */
+export const TRANSIENT_LOGIN_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 30_000 }
+
 /** Exponential backoff with jitter in [50 %, 100 %] of the step; `random` is injected. */
 export function backoffDelay(failures: number, random: () => number, b: BackoffPolicy = LOGIN_BACKOFF): number {
   const step = Math.min(b.capMs, b.baseMs * 2 ** Math.max(0, failures - 1))

@@ -10,6 +10,7 @@ import {
   effectiveThreshold,
   type LoginReason,
   LOGIN_BACKOFF,
+  TRANSIENT_LOGIN_BACKOFF,
   renewalCapped,
   type SessionState,
   thresholdMisconfigured,
@@ -300,7 +301,8 @@ export class TokenSession {
       this.loginFailures++
       // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
       const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
-      const delay = Math.max(backoffDelay(this.loginFailures, this.deps.random), retryAfterMs)
+      const steps = e instanceof VaultRequestError && e.transient ? TRANSIENT_LOGIN_BACKOFF : LOGIN_BACKOFF
+      const delay = Math.max(backoffDelay(this.loginFailures, this.deps.random, steps), retryAfterMs)
       this.state.loginRetryAt = now + delay
       this.lastLoginError = e
       this.deps.events.login(this.identity, 'failure', reason, undefined, e, delay)

@@ -12,7 +12,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import nodeVault from 'node-vault'
 import { Registry } from 'prom-client'
-import { VaultBackend, type VaultBackendOptions } from '../../lib/backend/vault-backend.js'
+import { SecretReadError, VaultBackend, type VaultBackendOptions } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import { type DevVault, startDevVault } from '../../lib/devserver/index.js'
 import type { RoleInput } from '../../lib/devserver/store.js'
@@ -115,7 +115,8 @@ export const FAULT_CATALOGUE: Array<Omit<PlannedFault, 'at'>> = [
   { kind: 'refused', durationMs: 2 * M, label: 'connection refused 2 min' },
   { kind: 'reset', durationMs: 0, times: 200, label: 'reset mid-response x200' },
   { kind: 'slow', durationMs: 1 * M, label: 'slower than timeout 1 min' },
-  { kind: 'rate-limit', durationMs: 0, times: 300, retryAfterSeconds: 5, label: '429 burst x300' },
+  { kind: 'rate-limit', durationMs: 0, times: 300, label: '429 burst x300 (no Retry-After)' },
+  { kind: 'rate-limit', durationMs: 1 * M, retryAfterSeconds: 5, label: '429 quota exceeded 1 min (Retry-After 5 s)' },
   { kind: 'revoke-token', durationMs: 0, label: 'token revoked' },
   { kind: 'revoke-role', durationMs: 0, label: 'all role tokens revoked' },
   { kind: 'delete-role', durationMs: 20 * M, label: 'role deleted 20 min' },
@@ -174,7 +175,7 @@ export interface FaultRow {
   failedReads: number
   /** Failed while the fault was in force (Vault or the cluster refused): unavoidable. */
   unavoidable: number
-  /** Failed after the fault was lifted because logins were still backing off (capped at 5 min): the price of backoff. */
+  /** Failed after the fault was lifted because logins were backing off (30 s cap while Vault is down) or Vault's Retry-After had not passed. */
   backoff: number
   /** Failed after the fault was lifted for any other reason: the backend's own doing. Must be 0. */
   avoidable: number
@@ -501,7 +502,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         return
       }
       case 'rate-limit':
-        w.handle = dev.injectFault({ kind: 'rate-limit', times: f.times ?? 100, retryAfterSeconds: f.retryAfterSeconds })
+        if (f.durationMs > 0) {
+          // A quota exceeded for a while: every request in the window is refused, with Retry-After.
+          const h = dev.injectFault({ kind: 'rate-limit', retryAfterSeconds: f.retryAfterSeconds })
+          w.lift = () => h.remove()
+        } else {
+          w.handle = dev.injectFault({ kind: 'rate-limit', times: f.times ?? 100, retryAfterSeconds: f.retryAfterSeconds })
+        }
         return
       case 'revoke-token':
         if (lease) dev.revokeToken(lease.accessor)
@@ -588,7 +595,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (!ok && samples.length < 5) samples.push(`wrong content for ${e.name}`)
     } catch (err) {
       ok = false
-      backingOff = err instanceof TokenUnavailableError
+      // Held back on purpose: logins backing off, or Vault's Retry-After not yet passed (nothing was sent).
+      backingOff = err instanceof TokenUnavailableError || (err instanceof SecretReadError && err.retryAfterSeconds !== undefined)
     }
     if (ok) e.lastOk = t
     else {
@@ -791,7 +799,7 @@ const COLUMNS: Array<[keyof FaultRow, string]> = [
   ['role', 'role'],
   ['failedReads', 'failed reads'],
   ['unavoidable', 'unavoidable'],
-  ['backoff', 'after lift: login backoff'],
+  ['backoff', 'after lift: backoff / Retry-After'],
   ['avoidable', 'avoidable'],
   ['logins', 'logins'],
   ['expectedExtraLogins', 'forced logins'],

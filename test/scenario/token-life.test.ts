@@ -73,6 +73,26 @@ describe('scenarios on the dev Vault over loopback HTTP (virtual clock)', functi
     assert.equal(h.dev.counters().deadTokenRequests.length, 0)
   })
 
+  it('after a 30-minute seal that outlived the token, reads recover within 30 s of Vault coming back', async () => {
+    h = await harness({ roles: { app: { token_ttl: 300 } }, perRole: 5, transport: 'in-process' })
+    await h.run(5 * M)
+    h.dev.seal()
+    await h.run(30 * M)
+    // The token died at 9:30 (its renewal at 4:30 was the last). Logins from then until 35:00: the backoff ramp
+    // (1, 2, 4, 8, 16 s, met at 10 s polls) then one per 30 s: about 2 per minute, not one per ExternalSecret per poll.
+    const whileSealed = h.dev.counters().errors.login
+    assert.ok(whileSealed > 0 && whileSealed <= 25.5 * 2 + 5, `login attempts while sealed: ${whileSealed}`)
+    h.dev.unseal()
+    const failedPerPoll: number[] = []
+    for (let i = 0; i < 6; i++) {
+      failedPerPoll.push((await h.poll()).length)
+      await h.clock.advance(10_000)
+    }
+    const firstClean = failedPerPoll.indexOf(0)
+    assert.ok(firstClean >= 0 && firstClean <= 3, `failed reads per poll after unseal: ${failedPerPoll}`)
+    assert.deepEqual(failedPerPoll.slice(firstClean), [0, 0, 0, 0, 0, 0].slice(firstClean))
+  })
+
   it('a 429 burst fails only the reads it hits', async () => {
     h = await harness({ perRole: 10 })
     const failed = await h.run(2 * M, 10_000, (t) => {
