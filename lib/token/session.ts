@@ -301,7 +301,10 @@ export class TokenSession {
       this.loginFailures++
       // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
       const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
-      const steps = e instanceof VaultRequestError && e.transient ? TRANSIENT_LOGIN_BACKOFF : LOGIN_BACKOFF
+      // Only a refusal by a healthy Vault (bad role, rejected JWT) waits up to 5 min. Vault down, or no credential yet
+      // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
+      const refusedByVault = e instanceof VaultRequestError && !e.transient
+      const steps = refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF
       const delay = Math.max(backoffDelay(this.loginFailures, this.deps.random, steps), retryAfterMs)
       this.state.loginRetryAt = now + delay
       this.lastLoginError = e
