@@ -103,7 +103,13 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   const logger = createLogger({ level: 'warn', write: (l) => process.stderr.write(l + '\n'), clock })
   if (dryRun) {
     backend = createVaultBackend(o.env, { registry, clock, logger })
-    write(`kes-vault-backend: rendering ${externalSecrets.length} example ExternalSecrets against VAULT_ADDR=${o.env.VAULT_ADDR} (dry run: no Secret is written to a cluster)\n`)
+    // From a workstation there is no service-account JWT: with VAULT_TOKEN set, read as that token instead of the roles.
+    const asToken = !!o.env.VAULT_TOKEN && !o.env.DEFAULT_VAULT_ROLE
+    if (asToken) for (const es of externalSecrets) delete es.spec.vaultRole
+    write(
+      `kes-vault-backend: rendering ${externalSecrets.length} example ExternalSecrets against VAULT_ADDR=${o.env.VAULT_ADDR} (dry run: no Secret is written to a cluster)` +
+        `${asToken ? '; reading with VAULT_TOKEN instead of the ExternalSecrets\' roles' : ''}\n`,
+    )
   } else {
     dev = await startDevVault({ clock })
     seedDevVault(dev, seed)
@@ -129,18 +135,17 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   void o.stopSignal?.then(() => (stop = true))
   let polls = 0
   let failedPolls = 0
-  let lastError = ''
   for (; polls < limit && !stop; polls++) {
     const before = await tokenCounts(registry)
     const results = await Promise.allSettled(
       externalSecrets.map((es) => backend.getSecretManifestData({ spec: es.spec as never, namespace: es.metadata.namespace })),
     )
     const after = await tokenCounts(registry)
-    const byRole = new Map<string, { ok: number; total: number }>()
+    const byRole = new Map<string, { ok: number; total: number; error?: string }>()
     await Promise.all(
       results.map(async (r, i) => {
         const es = externalSecrets[i]!
-        const id = `${es.spec.vaultMountPoint ?? 'kubernetes'}/${es.spec.vaultRole ?? ''}`
+        const id = es.spec.vaultRole ? `${es.spec.vaultMountPoint ?? 'kubernetes'}/${es.spec.vaultRole}` : 'token/static'
         const s = byRole.get(id) ?? { ok: 0, total: 0 }
         s.total++
         byRole.set(id, s)
@@ -151,7 +156,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
           await fs.writeFile(file, dumpYaml(buildSecretManifest(es, r.value)), { mode: 0o600 })
         } else {
           failedPolls++
-          lastError = (r.reason as Error).message
+          s.error = (r.reason as Error).message
         }
       }),
     )
@@ -160,7 +165,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     for (const [id, s] of byRole) {
       const ttl = ttls.get(id)
       const action = after.get(id) ? describeActions(before.get(id), after.get(id)!) : 'no token'
-      write(`${pad(t, 8)}${pad(id, 22)}${pad(ttl === undefined ? '-' : `${Math.round(ttl)} s`, 8)}${pad(action, 34)}${s.ok}/${s.total} ok${s.ok < s.total ? `  (${lastError})` : ''}\n`)
+      write(`${pad(t, 8)}${pad(id, 22)}${pad(ttl === undefined ? "-" : Number.isFinite(ttl) ? `${Math.round(ttl)} s` : "never", 8)}${pad(action, 34)}${s.ok}/${s.total} ok${s.error ? `  (${s.error})` : ''}\n`)
     }
     if (polls + 1 >= limit || stop) break
     if (o.fast) await (clock as ManualClock).advance(pollMs)

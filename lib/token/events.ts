@@ -1,4 +1,5 @@
 import type { VaultMetrics } from '../metrics.js'
+import { VaultRequestError } from '../vault/errors.js'
 import type { Clock, Logger } from '../types.js'
 import { remainingSeconds, type TokenLease } from './lease.js'
 import type { Identity, SessionEvents } from './session.js'
@@ -59,7 +60,9 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
       else
         logger.error(
           { ...who(id), decision: 'login', reason, error: error?.message, retryInSeconds: retryInMs === undefined ? undefined : Math.ceil(retryInMs / 1000) },
-          `vault login failed; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`,
+          error instanceof VaultRequestError
+            ? `vault login failed; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`
+            : `vault login not attempted: no credential to log in with; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s; see the error for what is missing`,
         )
     },
     warning(id, code, lease, detail) {
