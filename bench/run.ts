@@ -24,15 +24,20 @@ const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const profile = args.includes('--full') ? 'full' : args.includes('--quick') ? 'quick' : 'default'
 const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? Math.max(1, Math.min(2, cpus().length)))
+/** `--n=10000` and `--only=ours,ours-elided`: a focused run (no outage/revocation scenarios), e.g. to add one N. */
+const onlyN = args.find((a) => a.startsWith('--n='))?.slice(4).split(',').map(Number)
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
+const outDir = args.find((a) => a.startsWith('--out='))?.slice(6)
 const POLL_MS = 10_000
 const DAY = 24 * 3_600_000
 
 function plan(): RunSpec[] {
   const specs: RunSpec[] = []
-  const ns = profile === 'quick' ? [10, 100] : profile === 'full' || args.includes('--large') ? [10, 100, 1000, 10_000] : [10, 100, 1000]
+  const ns = onlyN ?? (profile === 'quick' ? [10, 100] : profile === 'full' || args.includes('--large') ? [10, 100, 1000, 10_000] : [10, 100, 1000])
+  const names = STRATEGY_NAMES.filter((n) => !only || only.includes(n))
   for (const n of ns) {
     for (const roles of [1, 10]) {
-      for (const strategy of STRATEGY_NAMES) {
+      for (const strategy of names) {
         const base = { strategy, n, roles, pollMs: POLL_MS, durationMs: DAY, scenario: 'steady' as const }
         if (profile === 'full' || (profile === 'default' && n === 10)) specs.push({ ...base, mode: 'full' })
         else specs.push({ ...base, mode: 'sampled' })
@@ -40,6 +45,7 @@ function plan(): RunSpec[] {
     }
   }
   // The sampler checked against the exact run: N=10 also sampled (default profile only, reported in the JSON).
+  if (onlyN) return specs
   if (profile === 'default') for (const roles of [1]) for (const strategy of STRATEGY_NAMES) specs.push({ strategy, n: 10, roles, pollMs: POLL_MS, durationMs: DAY, scenario: 'steady', mode: 'sampled' })
   for (const strategy of STRATEGY_NAMES) {
     specs.push({ strategy, n: 100, roles: 10, pollMs: POLL_MS, durationMs: 3_600_000, mode: 'full', scenario: 'outage', eventAtMs: 1_800_000, outageMs: 300_000 })
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
     validationMd,
   ].join('\n')
   process.stdout.write(`${out}\n`)
-  const dir = join(here, 'results')
+  const dir = outDir ? join(process.cwd(), outDir) : join(here, 'results')
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'README-section.md'), `${out}\n`)
   writeFileSync(join(dir, 'writes-per-hour.svg'), await chartSvg(rows))
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
     join(dir, 'latest.json'),
     `${JSON.stringify({ profile, machine, wallSeconds, simulated: simulatedNote, goals: g, cpu, rows, validation, runs: results }, null, 1)}\n`,
   )
-  process.stderr.write(`wrote bench/results/{latest.json,writes-per-hour.svg,README-section.md} in ${wallSeconds.toFixed(0)} s\n`)
+  process.stderr.write(`wrote ${dir}/{latest.json,writes-per-hour.svg,README-section.md} in ${wallSeconds.toFixed(0)} s\n`)
 }
 
 function simulationNote(results: RunResult[]): string {

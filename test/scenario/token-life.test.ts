@@ -103,8 +103,10 @@ describe('scenarios on the dev Vault over loopback HTTP (virtual clock)', functi
   })
 
   it('through a standby: node-vault follows the 307s for login, lookup, renew and reads', async () => {
-    h = await harness({ roles: { app: { token_ttl: 60 } }, perRole: 3, address: async (dev) => (await dev.startStandby()).address })
+    let standby: Awaited<ReturnType<Harness['dev']['startStandby']>> | undefined
+    h = await harness({ roles: { app: { token_ttl: 60 } }, perRole: 3, address: async (dev) => (standby = await dev.startStandby()).address })
     assert.equal(await h.run(3 * M), 0)
+    await standby!.close()
     assert.ok(h.dev.counters().requests.renew > 0)
     assert.equal(h.dev.counters().deadTokenRequests.length, 0)
   })
