@@ -130,11 +130,12 @@ export class TokenSession {
    */
   async withToken<T>(path: string, fn: (token: string) => Promise<T>): Promise<T> {
     const lease = await this.acquire()
+    const sentAt = this.deps.clock.now()
     try {
       return await fn(lease.token)
     } catch (err) {
       if (!(err instanceof VaultRequestError) || err.status !== 403) throw err
-      if (err.kind === 'permission_denied' && (await this.confirmAlive(lease))) {
+      if (err.kind === 'permission_denied' && (await this.confirmAlive(lease, sentAt))) {
         throw new PolicyDeniedError(this.identity, path, this.state.lease?.policies ?? lease.policies)
       }
       if (this.state.lease?.token === lease.token) this.drop('revoked')
@@ -153,9 +154,13 @@ export class TokenSession {
     return true
   }
 
-  /** Lookup-self after a denied read; shares any refresh in flight. */
-  private async confirmAlive(lease: TokenLease): Promise<boolean> {
+  /**
+   * Lookup-self after a denied read; shares any refresh in flight. A token Vault confirmed after the read was sent is
+   * alive: 500 ExternalSecrets denied by one policy cost one lookup, not 500.
+   */
+  private async confirmAlive(lease: TokenLease, readSentAt: number): Promise<boolean> {
     if (this.state.lease?.token !== lease.token) return false
+    if (!this.inflight && this.state.lease.verifiedAt >= readSentAt) return true
     const current = await (this.inflight ?? this.refresh(true))
     return current.token === lease.token
   }

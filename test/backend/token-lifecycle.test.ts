@@ -182,7 +182,21 @@ describe('VaultBackend token lifecycle (nock)', () => {
     assert.equal(denied!.status, 'rejected')
     assert.match((denied as PromiseRejectedResult).reason.message, /denied reading "secret\/data\/app1" for auth mount "kubernetes", role "app" although the token is valid/)
     assert.equal(vault.counts.login, 1)
-    assert.equal(vault.counts.lookup, 1)
+    // The login confirmed the token no earlier than the read was sent: no lookup-self is needed to call it a denial.
+    assert.equal(vault.counts.lookup, 0)
+  })
+
+  it('50 ExternalSecrets denied by one policy cost one lookup-self, not 50', async () => {
+    const { vault, backend, clock } = setup({ ttl: 3600 })
+    seed(vault, 50)
+    await poll(backend, 50)
+    await clock.advance(10_000)
+    vault.allowed = () => false
+    const lookupsBefore = vault.counts.lookup
+    const results = await poll(backend, 50)
+    assert.equal(results.filter((r) => r.status === 'rejected').length, 50)
+    assert.equal(vault.counts.lookup - lookupsBefore, 1)
+    assert.equal(vault.counts.login, 1)
   })
 
   it('Vault 503 during a lookup: keeps the valid token, no login storm, reads go on', async () => {
