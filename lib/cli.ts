@@ -8,7 +8,6 @@ import { ConfigError } from './env.js'
 import { runDemo } from './demo.js'
 import { runDevVault } from './devserver/main.js'
 import { createVaultBackend } from './factory.js'
-import { createTokenRequestCacheIfCluster } from './cluster.js'
 
 const USAGE = `usage: kes-vault-backend <command>
   start        with a cluster and VAULT_ADDR: run the ExternalSecrets poller host;
@@ -40,7 +39,7 @@ function demoArgs(argv: string[]) {
 
 async function runHost(): Promise<void> {
   const { PollerHost, loadPollerConfig, installShutdownHandlers } = await import('./poller/index.js')
-  const { createKubeConfig } = await import('./kubernetes/index.js')
+  const { createKubeConfig, TokenRequestJwtCache } = await import('./kubernetes/index.js')
   const { collectProcessMetrics, startMetricsServer } = await import('./metrics.js')
   const { createLogger } = await import('./log.js')
   const { register } = await import('prom-client')
@@ -48,7 +47,9 @@ async function runHost(): Promise<void> {
   const pollerConfig = loadPollerConfig(process.env)
   const logger = createLogger({ level: config.logLevel })
   const kubeConfig = createKubeConfig()
-  const backend = createVaultBackend(process.env, { logger, tokenRequests: createTokenRequestCacheIfCluster(config, kubeConfig, logger) })
+  // TokenRequest for per-namespace identities: any ExternalSecret may name spec.vaultServiceAccount.
+  const tokenRequests = new TokenRequestJwtCache({ kubeConfig, logger, maxEntries: config.tokenCacheMax })
+  const backend = createVaultBackend(process.env, { logger, tokenRequests })
   collectProcessMetrics(register)
   const server = await startMetricsServer(config.metricsPort, register)
   const host = new PollerHost({ kubeConfig, backends: { vault: backend }, logger, registry: register, config: pollerConfig })

@@ -105,8 +105,8 @@ export class VaultBackend extends KVBackend {
   private readonly sessions: LRUCache<string, TokenSession>
   private readonly reads = new Map<string, Promise<{ data?: any }>>()
   private readonly jwt: JwtProvider
-  private readonly random: () => number
   private readonly detachMetrics: () => void
+  private readonly sessionDeps: ConstructorParameters<typeof TokenSession>[3]
   private closed = false
 
   constructor(private readonly options: VaultBackendOptions = {}) {
@@ -114,7 +114,6 @@ export class VaultBackend extends KVBackend {
     super({ logger })
     this.log = logger
     this.clock = options.clock ?? systemClock
-    this.random = options.random ?? Math.random
     const poll = numberOption('pollerIntervalMilliseconds', options.pollerIntervalMilliseconds, 10_000, 1)
     this.policy = {
       renewThresholdSeconds: numberOption('tokenRenewThreshold', options.tokenRenewThreshold, (3 * poll) / 1000, 0),
@@ -142,14 +141,12 @@ export class VaultBackend extends KVBackend {
       },
     })
     const events = observeSessions(this.metrics, logger, this.clock)
-    this.sessionDeps = { clock: this.clock, policy: this.policy, random: this.random, events }
+    this.sessionDeps = { clock: this.clock, policy: this.policy, random: options.random ?? Math.random, events }
     this.detachMetrics = this.metrics.addTtlSource(
       () => this.ttlSamples(),
       () => this.sessions.size,
     )
   }
-
-  private readonly sessionDeps: ConstructorParameters<typeof TokenSession>[3]
 
   /** Remaining TTL per cached identity, at this instant (the metrics gauge reads it at scrape time). */
   *ttlSamples(): Iterable<{ mount: string; role: string; remainingSeconds: number }> {
@@ -228,7 +225,8 @@ export class VaultBackend extends KVBackend {
       out = err instanceof Error ? err : new Error(String(err))
     }
     this.metrics.read(result)
-    this.log.warn({ key, mount: id.mount, role: id.role, result, error: out.message }, 'vault secret read failed')
+    // The error goes to the caller (the poller logs it once, with the ExternalSecret); here only for debugging.
+    this.log.debug({ key, mount: id.mount, role: id.role, result, error: out.message }, 'vault secret read failed')
     return out
   }
 

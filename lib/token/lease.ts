@@ -63,7 +63,7 @@ export function leaseFromLookup(token: string, d: TokenLookupData, sentAt: numbe
     renewable: Boolean(d.renewable) && type !== 'batch',
     type,
     expireTime: nonExpiring ? null : sentAt + ttl * 1000,
-    issueTime: d.issue_time ? sentAt - Math.max(0, Date.parse(lookupNow(d)) - Date.parse(d.issue_time)) : (previous?.issueTime ?? sentAt),
+    issueTime: issueTimeOnOurClock(d, sentAt) ?? previous?.issueTime ?? sentAt,
     creationTtl: Number(d.creation_ttl) || previous?.creationTtl || ttl,
     explicitMaxTtl: Number(d.explicit_max_ttl) || 0,
     period: Number(d.period) || 0,
@@ -72,10 +72,11 @@ export function leaseFromLookup(token: string, d: TokenLookupData, sentAt: numbe
   }
 }
 
-/** Vault's "now" as implied by the lookup (expire_time - ttl), so issue age needs no shared clock. */
-function lookupNow(d: TokenLookupData): string {
-  if (d.expire_time) return new Date(Date.parse(d.expire_time) - d.ttl * 1000).toISOString()
-  return d.issue_time ?? new Date(0).toISOString()
+/** The token's age on Vault's clock (its "now" is expire_time - ttl) carried over to ours, so no shared clock is needed. */
+function issueTimeOnOurClock(d: TokenLookupData, sentAt: number): number | undefined {
+  if (!d.issue_time || !d.expire_time) return undefined
+  const ageMs = Date.parse(d.expire_time) - d.ttl * 1000 - Date.parse(d.issue_time)
+  return Number.isFinite(ageMs) ? sentAt - Math.max(0, ageMs) : undefined
 }
 
 /** Lease after a successful renew-self. */

@@ -138,7 +138,7 @@ export class TokenSession {
       if (err.kind === 'permission_denied' && (await this.confirmAlive(lease, sentAt))) {
         throw new PolicyDeniedError(this.identity, path, this.state.lease?.policies ?? lease.policies)
       }
-      if (this.state.lease?.token === lease.token) this.drop('revoked')
+      if (this.state.lease?.token === lease.token) this.drop(this.deadReason(lease))
       const fresh = await this.acquire()
       return fn(fresh.token)
     }

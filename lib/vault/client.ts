@@ -109,8 +109,6 @@ export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
     requestOptions,
     debug: () => {},
     'request-promise': headerKeepingTransport(o),
-    // node-vault falls back to process.env.VAULT_TOKEN; tokens are passed per request instead.
-    token: '',
   } as never) as unknown as NodeVaultClient & { handleVaultResponse(r: RpResponse): Promise<unknown> }
   // node-vault's error keeps status and body only; put the headers back for Retry-After.
   const handle = client.handleVaultResponse
@@ -119,6 +117,7 @@ export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
       if (e?.response && r?.headers) e.response.headers = r.headers
       throw e
     })
+  // node-vault picks up process.env.VAULT_TOKEN; tokens are passed per request instead.
   client.token = ''
   return client
 }
