@@ -7,7 +7,7 @@ import { loadConfig } from './config.js'
 import { ConfigError } from './env.js'
 import { runDemo } from './demo.js'
 import { runDevVault } from './devserver/main.js'
-import { createVaultBackend } from './factory.js'
+import { createVaultBackend } from './backend/create.js'
 
 const USAGE = `usage: kes-vault-backend <command>
   start        with a cluster and VAULT_ADDR: run the ExternalSecrets poller host;

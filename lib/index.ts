@@ -1,19 +1,42 @@
-export { VaultBackend, SecretReadError, type VaultBackendOptions, type CloseOptions } from './backend/vault-backend.js'
+export {
+  VaultBackend,
+  SecretReadError,
+  SpecError,
+  type VaultBackendOptions,
+  type BackendSettingOptions,
+  type CloseOptions,
+  type ServiceAccountJwts,
+} from './backend/vault-backend.js'
+export { createVaultBackend } from './backend/create.js'
 export { KVBackend, KVBackendError, type ExternalSecretSpec, type DataItem, type SecretManifestData } from './backend/kv-backend.js'
-export { createVaultBackend, backendOptions } from './factory.js'
 export { loadConfig, ConfigError, type BackendConfig } from './config.js'
-export { TokenSession, TokenUnavailableError, PolicyDeniedError, type Identity, type SessionEvents } from './token/session.js'
-export { decide, backoffDelay, renewalCapped, effectiveThreshold, type TokenPolicy, type Decision, type LoginReason } from './token/policy.js'
+export { resolveSettings, settingsInputFromEnv, SETTING_VARIABLES, type Settings, type SettingsInput } from './settings.js'
+export { TokenSession, type SessionEvents, type TokenSource } from './token/session.js'
+export { TokenUnavailableError, PolicyDeniedError, SessionClosedError, type Identity } from './token/errors.js'
+export {
+  decide,
+  nextDueAt,
+  backoffDelay,
+  renewalCapped,
+  effectiveThreshold,
+  type TokenPolicy,
+  type Decision,
+  type Due,
+  type LoginReason,
+  type SessionState,
+} from './token/policy.js'
 export { remainingSeconds, type TokenLease } from './token/lease.js'
-export { VaultClient, createNodeVaultClient, type NodeVaultClient } from './vault/client.js'
+export { VaultClient } from './vault/client.js'
+export { VaultTransport, nodeHttpExchange, type HttpExchange, type HttpExchangeRequest, type HttpExchangeResponse } from './vault/transport.js'
+export type { NodeVaultClient } from './vault/node-vault.js'
 export { VaultRequestError, type VaultErrorKind } from './vault/errors.js'
-export { KubernetesAuth, type JwtProvider } from './auth/kubernetes.js'
+export { KubernetesAuth } from './auth/kubernetes.js'
+export { JwtAuth } from './auth/jwt.js'
 export { AppRoleAuth } from './auth/approle.js'
-export { StaticTokenAuth } from './auth/token.js'
-export type { AuthMethod } from './auth/types.js'
+export { CredentialError, type AuthMethod, type JwtProvider } from './auth/types.js'
 export { VaultMetrics, metricsHandler, startMetricsServer, collectProcessMetrics } from './metrics.js'
 export { createLogger, redacting, type LogLevel } from './log.js'
-export { Redactor, redactor } from './redact.js'
+export { CredentialRegistry, credentials } from './redact.js'
 export { ManualClock, systemTimers, type Timers } from './clock.js'
 export { systemClock, silentLogger, type Clock, type Logger } from './types.js'
 export * from './kubernetes/index.js'

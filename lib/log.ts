@@ -1,4 +1,4 @@
-import { redactor as defaultRedactor, type Redactor } from './redact.js'
+import { credentials, type CredentialRegistry } from './redact.js'
 import type { Logger } from './types.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -10,7 +10,8 @@ export interface LoggerOptions {
   level?: LogLevel
   write?: (line: string) => void
   name?: string
-  redactor?: Redactor
+  /** Default: the process-wide registry of live credentials. */
+  credentials?: CredentialRegistry
   clock?: { now(): number }
 }
 
@@ -18,7 +19,7 @@ export interface LoggerOptions {
 export function createLogger(o: LoggerOptions = {}): Logger {
   const min = rank[o.level ?? 'info']
   const write = o.write ?? ((line: string) => process.stdout.write(line + '\n'))
-  const r = o.redactor ?? defaultRedactor
+  const r = o.credentials ?? credentials
   const emit = (level: Exclude<LogLevel, 'silent' | 'trace' | 'fatal'>) => (obj: object | string, msg?: string) => {
     if (rank[level] < min) return
     const fields = typeof obj === 'string' ? {} : (r.value(obj) as Record<string, unknown>)
@@ -29,7 +30,7 @@ export function createLogger(o: LoggerOptions = {}): Logger {
 }
 
 /** Wrap a caller's logger (KES passed pino) so what we hand it is already redacted. */
-export function redacting(inner: Logger, r: Redactor = defaultRedactor): Logger {
+export function redacting(inner: Logger, r: CredentialRegistry = credentials): Logger {
   const wrap = (fn: Logger['info']) => (obj: object | string, msg?: string) =>
     typeof obj === 'string' ? fn.call(inner, r.text(obj)) : fn.call(inner, r.value(obj) as object, msg === undefined ? undefined : r.text(msg))
   return { debug: wrap(inner.debug), info: wrap(inner.info), warn: wrap(inner.warn), error: wrap(inner.error) }

@@ -3,10 +3,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, register as defaultRe
 import type { VaultOperation } from './vault/errors.js'
 
 /** Closed label sets: a value outside them is dropped, never a new series (certctl's rule). */
-export const LOOKUP_RESULTS = ['success', 'failure', 'invalid'] as const
-export const RENEWAL_RESULTS = ['success', 'capped', 'failure', 'not_renewable'] as const
+export const LOOKUP_RESULTS = ['success', 'failure', 'invalid', 'denied'] as const
+export const RENEWAL_RESULTS = ['success', 'capped', 'failure', 'not_renewable', 'denied'] as const
 export const LOGIN_RESULTS = ['success', 'failure'] as const
-export const LOGIN_REASONS = ['first', 'expired', 'revoked', 'max_ttl', 'not_renewable'] as const
+export const LOGIN_REASONS = ['first', 'expired', 'revoked', 'max_ttl', 'not_renewable', 'self_denied'] as const
+export const WARNING_CODES = ['threshold_above_ttl', 'static_token_expiring', 'self_denied'] as const
 export const OPERATIONS = ['login', 'lookup', 'renew', 'revoke', 'read'] as const
 export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'error'] as const
 export const READ_RESULTS = ['success', 'not_found', 'denied', 'failure'] as const
@@ -45,6 +46,7 @@ export class VaultMetrics {
   private readonly logins: Counter<'mount' | 'role' | 'result' | 'reason'>
   private readonly requests: Histogram<'operation' | 'status'>
   private readonly reads: Counter<'result'>
+  private readonly warnings: Counter<'mount' | 'role' | 'code'>
 
   private constructor(registry: Registry) {
     const registers = [registry]
@@ -89,6 +91,12 @@ export class VaultMetrics {
       registers,
     })
     this.reads = new Counter({ name: 'kes_vault_secret_reads_total', help: 'Secret reads by result', labelNames: ['result'], registers })
+    this.warnings = new Counter({
+      name: 'kes_vault_token_warnings_total',
+      help: 'Conditions an operator should know, once per identity: threshold_above_ttl, static_token_expiring, self_denied (no default policy: one login per TTL)',
+      labelNames: ['mount', 'role', 'code'],
+      registers,
+    })
   }
 
   addTtlSource(source: () => Iterable<TtlSample>, size: () => number): () => void {
@@ -118,6 +126,10 @@ export class VaultMetrics {
 
   request(operation: VaultOperation, status: number | 'error', seconds: number): void {
     if (allowed(OPERATIONS, operation)) this.requests.observe({ operation, status: statusClass(status) }, seconds)
+  }
+
+  warning(mount: string, role: string, code: string): void {
+    if (allowed(WARNING_CODES, code)) this.warnings.inc({ mount, role, code })
   }
 
   read(result: ReadResult): void {

@@ -1,6 +1,9 @@
 /**
- * Credentials must never reach a log line, a metric or an error message. Two layers:
- * the exact strings we handled (tokens, JWTs, secret IDs) and shapes that look like credentials.
+ * Credentials must never reach a log line, a metric, an error or a Secret they do not belong in. Two layers:
+ * the exact credentials the process holds right now (tokens, JWTs, secret IDs) and shapes that look like credentials.
+ *
+ * The registry holds only live credentials: a token is forgotten when its session drops it, a JWT when it rotates.
+ * Lookups are indexed by a fixed-length prefix, so scanning a text costs O(text length) however many are held.
  */
 
 const CREDENTIAL_SHAPES: RegExp[] = [
@@ -13,26 +16,100 @@ const SENSITIVE_KEYS = /^(x-vault-token|authorization|token|client_token|id|jwt|
 
 export const REDACTED = '[REDACTED]'
 
-export class Redactor {
-  private readonly secrets = new Set<string>()
+/** Shorter strings are not registered: they would match ordinary words. */
+const MIN_LENGTH = 8
+const PREFIX = MIN_LENGTH
 
-  /** Bounded so a long-running controller does not grow without limit; the oldest credentials have long expired. */
-  constructor(private readonly max = 20_000) {}
+type Index = Map<string, Map<string, number>>
 
-  /** Remember a credential so any later text containing it is scrubbed. Short strings are ignored (false positives). */
+function indexAdd(index: Index, s: string, n: number): void {
+  const key = s.slice(0, PREFIX)
+  let bucket = index.get(key)
+  if (!bucket) index.set(key, (bucket = new Map()))
+  const count = (bucket.get(s) ?? 0) + n
+  if (count > 0) bucket.set(s, count)
+  else bucket.delete(s)
+  if (bucket.size === 0) index.delete(key)
+}
+
+/** Every indexed string that occurs in `text`, scanning each position once. */
+function* occurrences(index: Index, text: string): Generator<{ at: number; match: string }> {
+  if (index.size === 0) return
+  for (let i = 0; i + PREFIX <= text.length; i++) {
+    const bucket = index.get(text.slice(i, i + PREFIX))
+    if (!bucket) continue
+    let best = ''
+    for (const s of bucket.keys()) if (s.length > best.length && text.startsWith(s, i)) best = s
+    if (best) {
+      yield { at: i, match: best }
+      i += best.length - 1
+    }
+  }
+}
+
+/**
+ * The parts of base64(credential) that do not depend on what surrounds it, at each of the three byte alignments:
+ * a credential inside a larger base64 blob is found by one of them.
+ */
+function encodedForms(secret: string): string[] {
+  const raw = Buffer.from(secret, 'utf8')
+  const forms = new Set<string>()
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), raw]).toString('base64')
+    const head = Math.ceil((shift * 4) / 3)
+    const whole = Math.floor((shift + raw.length) / 3) * 4
+    for (const alphabet of [encoded, encoded.replace(/\+/g, '-').replace(/\//g, '_')]) {
+      const core = alphabet.slice(head, whole)
+      if (core.length >= MIN_LENGTH) forms.add(core)
+    }
+  }
+  return [...forms]
+}
+
+export class CredentialRegistry {
+  private readonly plain: Index = new Map()
+  private readonly encoded: Index = new Map()
+  private held = 0
+
+  /**
+   * Hold a credential while it is in use. Counted: the same JWT or preset token may serve several identities, and
+   * stays registered until the last of them forgets it.
+   */
   add(secret: string | undefined | null): void {
-    if (!secret || secret.length < 8 || this.secrets.has(secret)) return
-    this.secrets.add(secret)
-    if (this.secrets.size > this.max) this.secrets.delete(this.secrets.values().next().value!)
+    if (!secret || secret.length < MIN_LENGTH) return
+    indexAdd(this.plain, secret, 1)
+    for (const form of encodedForms(secret)) indexAdd(this.encoded, form, 1)
+    this.held++
   }
 
   forget(secret: string | undefined | null): void {
-    if (secret) this.secrets.delete(secret)
+    if (!secret || secret.length < MIN_LENGTH || !this.plain.get(secret.slice(0, PREFIX))?.has(secret)) return
+    indexAdd(this.plain, secret, -1)
+    for (const form of encodedForms(secret)) indexAdd(this.encoded, form, -1)
+    this.held--
   }
 
+  /** Registrations held (a credential added twice counts twice). */
+  get size(): number {
+    return this.held
+  }
+
+  /** True when `text` holds a live credential, as it is or base64-encoded (standard or URL-safe). */
+  contains(text: string): boolean {
+    for (const _ of occurrences(this.plain, text)) return true
+    for (const _ of occurrences(this.encoded, text)) return true
+    return false
+  }
+
+  /** `text` with every live credential and every credential-shaped string replaced. */
   text(s: string): string {
-    let out = s
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+    let out = ''
+    let from = 0
+    for (const { at, match } of occurrences(this.plain, s)) {
+      out += s.slice(from, at) + REDACTED
+      from = at + match.length
+    }
+    out += s.slice(from)
     for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, REDACTED)
     return out
   }
@@ -52,5 +129,14 @@ export class Redactor {
   }
 }
 
-/** One process-wide redactor: every credential any backend handles is registered here. */
-export const redactor = new Redactor()
+/** One process-wide registry: every credential any backend holds is registered here while it is live. */
+export const credentials = new CredentialRegistry()
+
+/** Room past the quoted part, so a credential that starts inside it is still seen whole by the redactor. */
+const LONGEST_CREDENTIAL = 8192
+
+/** At most `max` characters of untrusted text (a Vault message, a tenant's key), redacted, for an error or a log line. */
+export function quote(text: string, max = 200): string {
+  const s = credentials.text(text.length > max + LONGEST_CREDENTIAL ? text.slice(0, max + LONGEST_CREDENTIAL) : text)
+  return s.length > max ? `${s.slice(0, max)}… (${text.length} characters)` : s
+}

@@ -4,10 +4,10 @@
  * management at all. The difference is what the token check costs per call (2 reads per call here).
  */
 import { KVBackend, type GetArgs } from '../../lib/backend/kv-backend.js'
-import { VaultClient } from '../../lib/vault/client.js'
+import type { VaultClient } from '../../lib/vault/client.js'
 import { makeBackend } from '../strategies/ours.js'
 import { gcHeapUsed } from './heap.js'
-import { MOUNT, makeWorld } from './world.js'
+import { MOUNT, makeWorld, peerClient } from './world.js'
 
 export interface CpuStats {
   calls: number
@@ -56,7 +56,7 @@ class FixedTokenBackend extends KVBackend {
   }
   override async _get({ key }: GetArgs): Promise<unknown> {
     const res = await this.vault.read(key, this.token)
-    return JSON.stringify(res.data?.data)
+    return JSON.stringify((res.data as { data?: unknown } | null)?.data)
   }
 }
 
@@ -65,7 +65,7 @@ export async function measureCpu(n: number, calls: number, pollMs: number): Prom
   const backend = makeBackend(world, { pollMs }, true)
   const tick = () => world.clock.advance(pollMs)
   await backend.getSecretManifestData({ spec: world.secrets[0]!.spec }) // login outside the measurement
-  const vault = new VaultClient(world.dev.inProcessClient())
+  const vault = peerClient(world)
   let bare = new FixedTokenBackend(vault, (await vault.login(MOUNT, { role: world.roles[0]!, jwt: world.jwt })).auth.client_token)
   gcHeapUsed()
   // Warm both paths (JIT), then measure alternately in blocks so drift hits both alike.

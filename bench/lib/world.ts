@@ -1,6 +1,8 @@
 /** One workload's world: a dev Vault (in-process, no socket) on a ManualClock, R roles, N ExternalSecrets × 2 keys. */
 import { ManualClock } from '../../lib/clock.js'
 import { DevVault } from '../../lib/devserver/index.js'
+import { VaultClient } from '../../lib/vault/client.js'
+import { VaultTransport } from '../../lib/vault/transport.js'
 
 export const MOUNT = 'kubernetes'
 export const TOKEN_TTL_S = 3600
@@ -55,3 +57,17 @@ export function makeWorld(n: number, r: number): World {
   const jwt = dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kes', expiresAt: clock.now() + 365 * 86400_000 })
   return { clock, dev, jwt, roles, secrets }
 }
+
+/** A Vault client for the peers' re-implementations: the same transport ours uses, over the in-process exchange. */
+export function peerClient(world: World): VaultClient {
+  return new VaultClient(new VaultTransport({
+    address: 'http://dev-vault.invalid',
+    timeoutMs: 10_000,
+    maxResponseBytes: 2 * 1024 * 1024,
+    exchange: world.dev.inProcessExchange(),
+    now: () => world.clock.now(),
+  }))
+}
+
+/** `data.data.v` of a KV v2 read answer. */
+export const kvValue = (res: { data: unknown }): unknown => (res.data as { data?: { v?: unknown } } | null)?.data?.v

@@ -4,15 +4,14 @@
  * a new login when the lookup fails or ttl < 60 s, never a renewal, no revocation of the replaced token.
  * Syncs run one at a time (ESO's default --concurrent=1), so no cache race here.
  */
-import { VaultClient } from '../../lib/vault/client.js'
-import { MOUNT, type World } from '../lib/world.js'
+import { MOUNT, type World, kvValue, peerClient } from '../lib/world.js'
 import { earliest, type PeerToken } from './token-table.js'
 import type { Strategy } from './types.js'
 
 const RELOGIN_BELOW_S = 60
 
 export function esoCache(world: World): Strategy {
-  const vault = new VaultClient(world.dev.inProcessClient())
+  const vault = peerClient(world)
   const tokens = new Map<string, PeerToken>()
   const now = () => world.clock.now()
   return {
@@ -36,7 +35,7 @@ export function esoCache(world: World): Strategy {
         tokens.set(es.role, t)
       }
       const values: unknown[] = []
-      for (const k of es.keys) values.push((await vault.read(k, t.token)).data?.data?.v)
+      for (const k of es.keys) values.push(kvValue(await vault.read(k, t.token)))
       if (values[0] !== `a${es.index}` || values[1] !== `b${es.index}`) throw new Error('wrong value')
     },
     nextEventAt: () => earliest(tokens.values(), RELOGIN_BELOW_S * 1000),

@@ -3,12 +3,11 @@
  * ExternalSecret sync logs in, reads its keys one after another, then Close() checks the token (lookup-self) and
  * revokes it (revoke-self). Syncs run one at a time (ESO's default --concurrent=1).
  */
-import { VaultClient } from '../../lib/vault/client.js'
-import { MOUNT, type World } from '../lib/world.js'
+import { MOUNT, type World, kvValue, peerClient } from '../lib/world.js'
 import type { Strategy } from './types.js'
 
 export function esoNoCache(world: World): Strategy {
-  const vault = new VaultClient(world.dev.inProcessClient())
+  const vault = peerClient(world)
   return {
     name: 'eso-nocache',
     description: 're-implementation of ESO without cache: login, reads, lookup-self and revoke-self per ExternalSecret sync; syncs serial',
@@ -18,7 +17,7 @@ export function esoNoCache(world: World): Strategy {
       const token = res.auth.client_token
       try {
         const values: unknown[] = []
-        for (const k of es.keys) values.push((await vault.read(k, token)).data?.data?.v)
+        for (const k of es.keys) values.push(kvValue(await vault.read(k, token)))
         if (values[0] !== `a${es.index}` || values[1] !== `b${es.index}`) throw new Error('wrong value')
       } finally {
         try {

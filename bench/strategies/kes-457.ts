@@ -4,13 +4,12 @@
  * (mount, role) in a Map. No single-flight: every data item of every poller looks up / renews / logs in on its own.
  * Any error clears the token; the next caller logs in.
  */
-import { VaultClient } from '../../lib/vault/client.js'
-import { MOUNT, type World } from '../lib/world.js'
+import { MOUNT, type World, kvValue, peerClient } from '../lib/world.js'
 import { earliest, type PeerToken } from './token-table.js'
 import type { Strategy, StrategyOptions } from './types.js'
 
 export function kes457(world: World, o: StrategyOptions): Strategy {
-  const vault = new VaultClient(world.dev.inProcessClient())
+  const vault = peerClient(world)
   const tokens = new Map<string, PeerToken>()
   const thresholdS = (3 * o.pollMs) / 1000
   const now = () => world.clock.now()
@@ -39,7 +38,7 @@ export function kes457(world: World, o: StrategyOptions): Strategy {
     }
     try {
       const res = await vault.read(path, t.token)
-      return res.data?.data?.v
+      return kvValue(res)
     } catch (err) {
       if (tokens.get(key) === t) tokens.delete(key)
       throw err

@@ -4,13 +4,12 @@
  * token (#487), so reads stay comparable across roles. No single-flight: concurrent callers each log in when no token is
  * cached; any error clears the token.
  */
-import { VaultClient } from '../../lib/vault/client.js'
-import { MOUNT, type World } from '../lib/world.js'
+import { MOUNT, type World, kvValue, peerClient } from '../lib/world.js'
 import { earliest, type PeerToken } from './token-table.js'
 import type { Strategy, StrategyOptions } from './types.js'
 
 export function kesPre457(world: World, o: StrategyOptions): Strategy {
-  const vault = new VaultClient(world.dev.inProcessClient())
+  const vault = peerClient(world)
   const tokens = new Map<string, PeerToken>()
   const now = () => world.clock.now()
 
@@ -29,7 +28,7 @@ export function kesPre457(world: World, o: StrategyOptions): Strategy {
         t.expireAt = sentAt + res.auth.lease_duration * 1000
       }
       const res = await vault.read(path, t.token)
-      return res.data?.data?.v
+      return kvValue(res)
     } catch (err) {
       if (tokens.get(key) === t) tokens.delete(key)
       throw err

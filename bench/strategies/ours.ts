@@ -1,6 +1,7 @@
 /** Ours: lib/backend/vault-backend.ts as shipped, with defaults, or with lookups elided (a lookup-self at most every 5 min). */
 import { Registry } from 'prom-client'
 import { VaultBackend } from '../../lib/backend/vault-backend.js'
+import { dueActions, earliest } from '../../lib/token/policy.js'
 import { MOUNT, type World } from '../lib/world.js'
 import type { Strategy, StrategyOptions } from './types.js'
 
@@ -8,7 +9,7 @@ export const ELIDED_LOOKUP_INTERVAL_MS = 5 * 60_000
 
 export function makeBackend(world: World, o: StrategyOptions, elided: boolean): VaultBackend {
   return new VaultBackend({
-    vaultFactory: () => world.dev.inProcessClient(),
+    vaultExchange: world.dev.inProcessExchange(),
     defaultVaultMountPoint: MOUNT,
     pollerIntervalMilliseconds: o.pollMs,
     ...(elided ? { tokenLookupIntervalMilliseconds: ELIDED_LOOKUP_INTERVAL_MS } : {}),
@@ -34,13 +35,10 @@ function ours(world: World, o: StrategyOptions, elided: boolean): Strategy & { b
       if (data.a !== Buffer.from(`a${es.index}`).toString('base64') || data.b !== Buffer.from(`b${es.index}`).toString('base64')) throw new Error('wrong value')
     },
     nextEventAt() {
-      let min: number | undefined
-      for (const s of backend.tokenSessions) {
-        const lease = s.lease
-        const at = !lease ? world.clock.now() : lease.expireTime === null ? undefined : lease.expireTime - backend.policy.renewThresholdSeconds * 1000
-        if (at !== undefined && (min === undefined || at < min)) min = at
-      }
-      return min
+      // The policy's own "when": the next renewal or login of any identity (lookups are steady-state polls).
+      const now = world.clock.now()
+      const due = backend.tokenSessions.flatMap((s) => dueActions(s.state, now, backend.policy, s.abilities).filter((d) => d.action !== 'lookup'))
+      return earliest(due)?.at
     },
     async close() {
       await backend.close({ revoke: false })

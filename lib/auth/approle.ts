@@ -1,12 +1,10 @@
-import { redactor } from '../redact.js'
-import { leaseFromAuth } from '../token/lease.js'
+import { credentials } from '../redact.js'
 import type { VaultClient } from '../vault/client.js'
 import type { AuthMethod } from './types.js'
 
-/** `auth/<mount>/login` with `{ role_id, secret_id }`. The role label is the role_id's role name as configured. */
+/** `auth/<mount>/login` with `{ role_id, secret_id }`. The role label is the name the operator gave the role. */
 export class AppRoleAuth implements AuthMethod {
   readonly method = 'approle' as const
-  readonly reauthenticates = true
 
   constructor(
     readonly mount: string,
@@ -17,10 +15,12 @@ export class AppRoleAuth implements AuthMethod {
 
   async login(vault: VaultClient, now: () => number) {
     const secretId = await this.secretId()
-    redactor.add(secretId)
-    const sentAt = now()
-    const res = await vault.login(this.mount, { role_id: this.roleId, secret_id: secretId })
-    redactor.add(res.auth.client_token)
-    return leaseFromAuth(res, sentAt)
+    credentials.add(secretId)
+    try {
+      const sentAt = now()
+      return { answer: await vault.login(this.mount, { role_id: this.roleId, secret_id: secretId }), sentAt }
+    } finally {
+      credentials.forget(secretId)
+    }
   }
 }

@@ -1,30 +1,30 @@
-import { redactor } from '../redact.js'
-import { leaseFromAuth } from '../token/lease.js'
+import { credentials } from '../redact.js'
 import type { VaultClient } from '../vault/client.js'
-import type { AuthMethod } from './types.js'
+import type { AuthMethod, JwtProvider } from './types.js'
 
-/** Where a login gets its service-account JWT. Read at login time: projected tokens rotate. */
-export interface JwtProvider {
-  getJwt(): Promise<string>
-}
-
-/** `auth/<mount>/login` with `{ role, jwt }`: Vault's kubernetes auth method (and the jwt method, which takes the same body). */
+/** Vault's kubernetes auth method: `auth/<mount>/login` with `{ role, jwt }`, the JWT of a service account. */
 export class KubernetesAuth implements AuthMethod {
-  readonly reauthenticates = true
+  readonly method = 'kubernetes' as const
 
   constructor(
     readonly mount: string,
     readonly role: string,
     private readonly jwt: JwtProvider,
-    readonly method: 'kubernetes' | 'jwt' = 'kubernetes',
   ) {}
 
-  async login(vault: VaultClient, now: () => number) {
-    const jwt = await this.jwt.getJwt()
-    redactor.add(jwt)
+  login(vault: VaultClient, now: () => number) {
+    return loginWithJwt(vault, now, this.mount, this.role, this.jwt)
+  }
+}
+
+/** `{ role, jwt }` to `auth/<mount>/login`, the JWT held as a live credential only while it is on the wire. */
+export async function loginWithJwt(vault: VaultClient, now: () => number, mount: string, role: string, source: JwtProvider) {
+  const jwt = await source.getJwt()
+  credentials.add(jwt)
+  try {
     const sentAt = now()
-    const res = await vault.login(this.mount, { role: this.role, jwt })
-    redactor.add(res.auth.client_token)
-    return leaseFromAuth(res, sentAt)
+    return { answer: await vault.login(mount, { role, jwt }), sentAt }
+  } finally {
+    credentials.forget(jwt)
   }
 }

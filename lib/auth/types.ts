@@ -1,14 +1,24 @@
-import type { TokenLease } from '../token/lease.js'
-import type { VaultClient } from '../vault/client.js'
+import type { VaultAuthResponse, VaultClient } from '../vault/client.js'
 
 /** One auth method: credentials in, a Vault login out. One file per method, as in ESO's vault provider. */
 export interface AuthMethod {
-  readonly method: 'kubernetes' | 'approle' | 'jwt' | 'token'
+  readonly method: 'kubernetes' | 'jwt' | 'approle'
   /** Auth mount path, e.g. "kubernetes" (the `auth/<mount>/login` part). */
   readonly mount: string
   readonly role: string
-  /** False for a static token: when it can no longer be renewed, there is nothing to log in with. */
-  readonly reauthenticates: boolean
-  /** `now` is read just before the request is sent; the lease is anchored to it. */
-  login(vault: VaultClient, now: () => number): Promise<TokenLease>
+  /** The raw auth answer and the time the request was sent (`now` read just before sending): the lease's anchor. */
+  login(vault: VaultClient, now: () => number): Promise<{ answer: VaultAuthResponse; sentAt: number }>
+}
+
+/** A credential could not be had (the JWT file is missing, TokenRequest failed): nothing was sent to Vault. */
+export class CredentialError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CredentialError'
+  }
+}
+
+/** Where a login gets a service-account JWT. Read at login time: projected tokens rotate. */
+export interface JwtProvider {
+  getJwt(): Promise<string>
 }

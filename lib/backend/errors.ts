@@ -1,3 +1,5 @@
+import { credentials } from '../redact.js'
+
 /**
  * Errors raised by the KV backend while turning an ExternalSecret spec into Secret data.
  * Messages name the spec location, key, property or path involved: never a secret value.
@@ -42,5 +44,31 @@ export class KVBackendError extends Error {
     this.key = details.key
     this.property = details.property
     this.path = details.path
+  }
+}
+
+/** An ExternalSecret field that cannot be used as written (tenant input): names the field, quotes at most a bounded prefix. */
+export class SpecError extends Error {
+  constructor(
+    /** Where in the spec, e.g. "spec.vaultRole" or "spec.data[2].key". */
+    readonly field: string,
+    detail: string,
+  ) {
+    super(credentials.text(`${field}: ${detail}`))
+    this.name = 'SpecError'
+  }
+}
+
+/** A read that failed, named by key and identity, with what to do. Never carries a token or a value. */
+export class SecretReadError extends Error {
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly status?: number,
+    /** Set when nothing was sent because Vault's Retry-After has not passed yet. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(credentials.text(message))
+    this.name = 'SecretReadError'
   }
 }

@@ -1,61 +1,57 @@
 import { LRUCache } from 'lru-cache'
 import type { Registry } from 'prom-client'
 import { AppRoleAuth } from '../auth/approle.js'
-import { type JwtProvider, KubernetesAuth } from '../auth/kubernetes.js'
-import { StaticTokenAuth } from '../auth/token.js'
-import type { AuthMethod } from '../auth/types.js'
-import { DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH } from '../config.js'
+import { JwtAuth } from '../auth/jwt.js'
+import { KubernetesAuth } from '../auth/kubernetes.js'
+import { type AuthMethod, CredentialError, type JwtProvider } from '../auth/types.js'
 import { ProjectedServiceAccountTokenFile } from '../kubernetes/projected-file.js'
-import type { TokenRequestJwtCache } from '../kubernetes/token-request.js'
 import { redacting } from '../log.js'
 import { type ReadResult, VaultMetrics } from '../metrics.js'
-import { redactor } from '../redact.js'
-import { observeSessions } from '../token/events.js'
+import { credentials } from '../redact.js'
+import { resolveSettings, SETTING_VARIABLES, type Settings, type SettingsInput } from '../settings.js'
+import { describeIdentity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from '../token/errors.js'
 import { remainingSeconds } from '../token/lease.js'
-import type { TokenPolicy } from '../token/policy.js'
-import { type Identity, PolicyDeniedError, TokenSession, TokenUnavailableError } from '../token/session.js'
+import type { SessionState, TokenPolicy } from '../token/policy.js'
+import { type Identity, type SessionDeps, TokenSession, type TokenSource } from '../token/session.js'
 import { type Clock, type Logger, silentLogger, systemClock } from '../types.js'
-import { createNodeVaultClient, type NodeVaultClient, VaultClient } from '../vault/client.js'
+import { VaultClient, type VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
+import { type NodeVaultClient, readNodeVaultClient } from '../vault/node-vault.js'
+import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/transport.js'
+import { SecretReadError, SpecError } from './errors.js'
+import { resolveIdentity } from './identity.js'
 import { type GetArgs, KVBackend, type KVContext } from './kv-backend.js'
+import { observeSessions } from './observe.js'
 
-export interface VaultBackendOptions {
-  /** KES: returns a node-vault client. One client serves every identity (the token travels per request). */
+export { SecretReadError, SpecError } from './errors.js'
+
+/** Per-namespace service-account JWTs (TokenRequest): what the backend needs of `TokenRequestJwtCache`. */
+export interface ServiceAccountJwts {
+  forServiceAccount(identity: { namespace: string; serviceAccount: string; audiences?: string[] }): JwtProvider
+  close(): void
+}
+
+/** Every setting by its name in settings.ts (numbers may come as strings, as KES passed tokenRenewThreshold). */
+export type BackendSettingOptions = { [K in keyof Settings]?: Settings[K] | (Settings[K] extends number ? string : never) }
+
+export interface VaultBackendOptions extends BackendSettingOptions {
+  /**
+   * KES: returns a node-vault client. It is called once; its endpoint, path prefix, namespace, headers and any token
+   * already set on it are used, and requests go through the backend's own transport (deadline, redirects, size).
+   */
   vaultFactory?: () => NodeVaultClient
-  /** KES: renew when the remaining TTL is at or below this many seconds. Default 3 poll intervals. */
-  tokenRenewThreshold?: number | string
+  /** How bytes reach Vault: node:http(s) by default; the dev Vault's in-process exchange in benchmarks and soaks. */
+  vaultExchange?: HttpExchange
   logger?: Logger
-  defaultVaultMountPoint?: string
-  defaultVaultRole?: string
-  pollerIntervalMilliseconds?: number
-  /** A lookup-self at most this often per identity; 0 = before every read (KES). Default: the poll interval. */
-  tokenLookupIntervalMilliseconds?: number
-  serviceAccountTokenPath?: string
   clock?: Clock
-  /** Bound of the token cache (identities). Default 10 000, as VSO. */
-  tokenCacheMax?: number
   registry?: Registry
   random?: () => number
-  /** Vault address and namespace, part of every identity; also used to build the client when no vaultFactory. */
-  vaultAddr?: string
-  vaultNamespace?: string
-  vaultCaCert?: string
-  vaultSkipVerify?: boolean
-  requestTimeoutMilliseconds?: number
-  /** Static token (VAULT_TOKEN), used when no role is configured. */
-  vaultToken?: string
-  revokeTokensOnShutdown?: boolean
   /** Where logins get the controller's service-account JWT. Default: the projected file at serviceAccountTokenPath. */
   jwtProvider?: JwtProvider
   /** TokenRequest JWTs for per-namespace identities (spec.vaultServiceAccount or authServiceAccount). */
-  tokenRequests?: TokenRequestJwtCache
-  /** Log in as this service account of each ExternalSecret's namespace (VAULT_AUTH_SERVICE_ACCOUNT). */
-  authServiceAccount?: string
-  authAudiences?: string[]
-  authMethod?: 'kubernetes' | 'jwt' | 'approle'
+  tokenRequests?: ServiceAccountJwts
+  /** AppRole credentials: the role_id and a reader of the secret_id (read at each login). */
   approle?: { roleId: string; secretId: () => Promise<string> }
-  /** A token this close to expiry (s) is never sent. Default 2. */
-  expirySkewSeconds?: number
 }
 
 export interface SpecOptions {
@@ -71,81 +67,115 @@ export interface CloseOptions {
   revoke?: boolean
 }
 
-/** A read that failed, named by key and identity, with what to do. Never carries a token or a value. */
-export class SecretReadError extends Error {
-  constructor(
-    message: string,
-    readonly key: string,
-    readonly status?: number,
-    /** Set when nothing was sent because Vault's Retry-After has not passed yet. */
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(redactor.text(message))
-    this.name = 'SecretReadError'
-  }
+interface Connection {
+  client: VaultClient
+  /** A token set on the node-vault client handed in: every identity uses it first (KES). */
+  preset?: string
 }
 
-function numberOption(name: string, v: number | string | undefined, fallback: number, min: number): number {
-  if (v === undefined || v === '') return fallback
-  const n = typeof v === 'number' ? v : Number(v)
-  if (!Number.isFinite(n) || n < min) throw new TypeError(`${name} must be a number >= ${min}; got ${JSON.stringify(v)}`)
-  return n
+type Carried = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
+
+function settingsInput(o: VaultBackendOptions): SettingsInput {
+  const input: SettingsInput = {}
+  for (const key of Object.keys(SETTING_VARIABLES) as (keyof Settings)[]) if (o[key] !== undefined) input[key] = o[key]
+  if (o.approle && input.approleRoleId === undefined) input.approleRoleId = o.approle.roleId
+  return input
 }
 
 /**
- * Drop-in for KES's VaultBackend. One token per identity (Vault address and namespace, auth mount, role, and for
- * per-namespace identities the Kubernetes namespace and service account), kept with its lease in a bounded cache.
+ * Drop-in for KES's VaultBackend. One token per identity (auth method, mount and role, and for per-namespace
+ * identities the Kubernetes namespace and service account; one backend talks to one Vault address and namespace),
+ * kept with its lease in a bounded cache.
  */
 export class VaultBackend extends KVBackend {
+  readonly settings: Settings
   readonly policy: TokenPolicy
   private readonly clock: Clock
   private readonly log: Logger
-  private readonly vault: VaultClient
   private readonly metrics: VaultMetrics
   private readonly sessions: LRUCache<string, TokenSession>
-  private readonly reads = new Map<string, Promise<{ data?: any }>>()
+  /** Login backoff and self-denial of identities no longer cached: it survives eviction (bounded on its own). */
+  private readonly carried: LRUCache<string, Carried>
+  private readonly reads = new Map<string, Promise<VaultReadResponse>>()
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readonly retiring = new Set<Promise<boolean>>()
   private readonly jwt: JwtProvider
   private readonly detachMetrics: () => void
-  private readonly sessionDeps: ConstructorParameters<typeof TokenSession>[3]
-  private closed = false
+  private readonly sessionDeps: SessionDeps
+  private connection?: Connection
+  private readonly connecting: Promise<Connection>
+  private closing?: Promise<{ revoked: number }>
+  private lastSweep: number
 
   constructor(private readonly options: VaultBackendOptions = {}) {
     const logger = redacting(options.logger ?? silentLogger)
     super({ logger })
     this.log = logger
+    this.settings = resolveSettings(settingsInput(options), { source: 'options', approleSecretIdReader: !!options.approle })
+    const s = this.settings
     this.clock = options.clock ?? systemClock
-    const poll = numberOption('pollerIntervalMilliseconds', options.pollerIntervalMilliseconds, 10_000, 1)
-    this.policy = {
-      renewThresholdSeconds: numberOption('tokenRenewThreshold', options.tokenRenewThreshold, (3 * poll) / 1000, 0),
-      lookupIntervalMs: numberOption('tokenLookupIntervalMilliseconds', options.tokenLookupIntervalMilliseconds, poll, 0),
-      expirySkewSeconds: numberOption('expirySkewSeconds', options.expirySkewSeconds, 2, 0),
-    }
+    this.lastSweep = this.clock.now()
+    this.policy = { renewThresholdSeconds: s.tokenRenewThreshold, lookupIntervalMs: s.tokenLookupIntervalMilliseconds, expirySkewSeconds: s.expirySkewSeconds }
     this.metrics = VaultMetrics.for(options.registry)
-    const client =
-      options.vaultFactory?.() ??
-      createNodeVaultClient({
-        endpoint: options.vaultAddr ?? 'http://127.0.0.1:8200',
-        namespace: options.vaultNamespace,
-        timeoutMs: options.requestTimeoutMilliseconds,
-        caCert: options.vaultCaCert,
-        skipVerify: options.vaultSkipVerify,
-      })
-    this.vault = new VaultClient(client, (op, status, s) => this.metrics.request(op, status, s), options.requestTimeoutMilliseconds, () => this.clock.now())
-    this.jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: options.serviceAccountTokenPath ?? DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH, clock: this.clock, logger })
+    this.jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: s.serviceAccountTokenPath, clock: this.clock, logger })
     this.sessions = new LRUCache<string, TokenSession>({
-      max: numberOption('tokenCacheMax', options.tokenCacheMax, 10_000, 1),
+      max: s.tokenCacheMax,
       dispose: (session, _key, reason) => {
-        if (reason === 'evict' && this.clock.now() - session.lastUsed < 2 * poll) {
+        if (reason !== 'evict' && reason !== 'delete') return
+        if (reason === 'evict' && this.clock.now() - session.lastUsed < 2 * s.pollerIntervalMilliseconds) {
           this.log.warn({ mount: session.identity.mount, role: session.identity.role }, 'token cache is full and evicted an identity in use; raise VAULT_TOKEN_CACHE_MAX above the number of identities')
         }
+        if (!this.closing) this.retire(session)
       },
     })
-    const events = observeSessions(this.metrics, logger, this.clock)
-    this.sessionDeps = { clock: this.clock, policy: this.policy, random: options.random ?? Math.random, events }
+    this.carried = new LRUCache({ max: Math.max(10_000, s.tokenCacheMax) })
+    this.sessionDeps = {
+      clock: this.clock,
+      policy: this.policy,
+      random: options.random ?? Math.random,
+      events: observeSessions(this.metrics, logger, this.clock),
+      credentials,
+    }
+    if (options.vaultFactory) {
+      this.connecting = this.connectNodeVault(options.vaultFactory)
+      this.connecting.catch(() => undefined) // surfaced to each read, not as an unhandled rejection
+    } else {
+      this.connection = this.connect({ address: s.vaultAddr, apiPrefix: '/v1', namespace: s.vaultNamespace, headers: {} })
+      this.connecting = Promise.resolve(this.connection)
+    }
     this.detachMetrics = this.metrics.addTtlSource(
       () => this.ttlSamples(),
       () => this.sessions.size,
     )
+  }
+
+  private async connectNodeVault(factory: () => NodeVaultClient): Promise<Connection> {
+    const setup = await readNodeVaultClient(factory())
+    this.connection = this.connect({ ...setup, namespace: this.settings.vaultNamespace ?? setup.namespace })
+    if (setup.token) credentials.add(setup.token)
+    return this.connection
+  }
+
+  private connect(at: { address: string; apiPrefix: string; namespace?: string; headers: Record<string, string>; token?: string }): Connection {
+    const s = this.settings
+    const transport = new VaultTransport({
+      address: at.address,
+      apiPrefix: at.apiPrefix,
+      namespace: at.namespace,
+      headers: at.headers,
+      timeoutMs: s.requestTimeoutMilliseconds,
+      maxResponseBytes: s.maxResponseBytes,
+      redirectOrigins: s.redirectOrigins,
+      exchange: this.options.vaultExchange ?? nodeHttpExchange({ ca: s.vaultCaCert, rejectUnauthorized: !s.vaultSkipVerify }),
+      now: () => this.clock.now(),
+      observe: (op, status, seconds) => this.metrics.request(op, status, seconds),
+    })
+    return { client: new VaultClient(transport), preset: at.token }
+  }
+
+  /** The Vault client, once the node-vault client handed in has been read (immediately otherwise). */
+  ready(): Promise<VaultClient> {
+    return this.connecting.then((c) => c.client)
   }
 
   /** Remaining TTL per cached identity, at this instant (the metrics gauge reads it at scrape time). */
@@ -170,15 +200,28 @@ export class VaultBackend extends KVBackend {
       throw new SecretReadError(`Unknown "kvVersion" specified: ${JSON.stringify(kvVersion)}; expected 1 or 2`, key)
     }
     if (typeof key !== 'string' || key === '') throw new SecretReadError('spec.data[].key must be a non-empty Vault path', String(key))
-    if (this.closed) throw new SecretReadError('the Vault backend is closed', key)
+    if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
+    const work = this.read(spec, key, kvVersion, context)
+    this.inflight.add(work)
+    try {
+      return await work
+    } finally {
+      this.inflight.delete(work)
+    }
+  }
+
+  private async read(spec: SpecOptions, key: string, kvVersion: 1 | 2, context: KVContext): Promise<string> {
+    await this.connecting
+    this.sweepIdle()
     const session = this.sessionFor(spec, context)
-    let res: { data?: any }
+    let res: VaultReadResponse
     try {
       res = await this.readShared(session, key)
     } catch (err) {
       throw this.readFailure(err, key, kvVersion, session.identity)
     }
-    const data = kvVersion === 1 ? res?.data : res?.data?.data
+    const body = res.data as { data?: unknown } | null | undefined
+    const data = kvVersion === 1 ? body : body?.data
     // KES failed with a TypeError here; never turn a missing payload into the text "undefined" in a Secret.
     if (data === undefined || data === null) {
       this.metrics.read('failure')
@@ -189,37 +232,41 @@ export class VaultBackend extends KVBackend {
   }
 
   /** Concurrent reads of one path by one identity (several ExternalSecrets, or items of one) share one request. */
-  private readShared(session: TokenSession, key: string): Promise<{ data?: any }> {
-    const id = `${session.identity.key}\u0000${key}`
+  private readShared(session: TokenSession, key: string): Promise<VaultReadResponse> {
+    const id = JSON.stringify([session.identity.key, key])
     let p = this.reads.get(id)
     if (!p) {
-      p = session.withToken(key, (token) => this.vault.read(key, token)).finally(() => this.reads.delete(id))
+      const client = this.connection!.client
+      p = session.withToken(key, (token) => client.read(key, token)).finally(() => this.reads.delete(id))
       this.reads.set(id, p)
     }
     return p
   }
 
   private readFailure(err: unknown, key: string, kvVersion: number, id: Identity): Error {
-    const as = `as auth mount "${id.mount}", role "${id.role}"${id.namespace ? ` (service account ${id.namespace}/${id.serviceAccount})` : ''}`
+    const as = `as ${describeIdentity(id)}`
     let result: ReadResult = 'failure'
     let out: Error
     if (err instanceof PolicyDeniedError) {
       result = 'denied'
       out = err
-    } else if (err instanceof TokenUnavailableError) {
+    } else if (err instanceof TokenUnavailableError || err instanceof SessionClosedError) {
       out = err
     } else if (err instanceof VaultRequestError) {
-      if (err.status === 404) {
-        result = 'not_found'
-        const hint =
-          kvVersion === 2 && !key.split('/').includes('data')
-            ? `; for a KV version 2 mount the path must include /data/ (e.g. "${key.replace(/^([^/]+)\//, '$1/data/')}"), or set kvVersion: 1 for a KV version 1 mount`
-            : '; check the path, and that the secret (or its latest version) is not deleted'
-        out = new SecretReadError(`secret "${key}" not found in Vault (404) ${as}${hint}`, key, 404)
-      } else if (err.transient) {
-        out = new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
-      } else {
-        out = new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
+      switch (err.kind) {
+        case 'not_found': {
+          result = 'not_found'
+          const hint =
+            kvVersion === 2 && !key.split('/').includes('data')
+              ? `; for a KV version 2 mount the path must include /data/ (e.g. "${key.replace(/^([^/]+)\//, '$1/data/')}"), or set kvVersion: 1 for a KV version 1 mount`
+              : '; check the path, and that the secret (or its latest version) is not deleted'
+          out = new SecretReadError(`secret "${key}" not found in Vault (404) ${as}${hint}`, key, 404)
+          break
+        }
+        default:
+          out = err.transient
+            ? new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
+            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
       }
     } else {
       out = err instanceof Error ? err : new Error(String(err))
@@ -232,58 +279,115 @@ export class VaultBackend extends KVBackend {
 
   /** The session of the identity this spec resolves to, created on first use (the hot path is one map lookup). */
   sessionFor(spec: SpecOptions, context: KVContext = {}): TokenSession {
-    const o = this.options
-    const approle = o.authMethod === 'approle'
-    const role = spec.vaultRole || o.defaultVaultRole || (approle ? 'approle' : undefined)
-    const mount = spec.vaultMountPoint || o.defaultVaultMountPoint || (approle ? 'approle' : 'kubernetes')
-    const serviceAccount = (!approle && (spec.vaultServiceAccount || o.authServiceAccount)) || undefined
-    const staticToken = !role && !!o.vaultToken
-    if (!role && !staticToken) {
-      throw new SecretReadError('no Vault role: set spec.vaultRole on the ExternalSecret or DEFAULT_VAULT_ROLE (or VAULT_TOKEN for a static token)', '')
-    }
-    if (serviceAccount && !staticToken && !context.namespace) {
-      throw new SecretReadError(`a per-namespace identity (service account "${serviceAccount}") needs the ExternalSecret's namespace`, '')
-    }
-    const namespace = serviceAccount && !staticToken ? context.namespace : undefined
-    const key = [o.vaultAddr ?? '', o.vaultNamespace ?? '', staticToken ? 'token' : mount, role ?? 'static', namespace ?? '', namespace ? serviceAccount : ''].join('\u0000')
-    const cached = this.sessions.get(key)
+    const connection = this.connection
+    if (!connection) throw new Error('the Vault backend is not connected yet; await backend.ready() first')
+    const staticToken = this.settings.vaultToken ?? connection.preset
+    const identity = resolveIdentity(spec, { namespace: context.namespace, staticToken: !!staticToken }, this.settings)
+    const cached = this.sessions.get(identity.key)
     if (cached) return cached
-
-    let auth: AuthMethod
-    const method = o.authMethod === 'jwt' ? 'jwt' : 'kubernetes'
-    if (staticToken) {
-      auth = new StaticTokenAuth(o.vaultToken!)
-    } else if (approle) {
-      if (!o.approle) throw new SecretReadError('approle auth needs VAULT_APPROLE_ROLE_ID and VAULT_APPROLE_SECRET_ID_FILE', '')
-      auth = new AppRoleAuth(mount, role!, o.approle.roleId, o.approle.secretId)
-    } else if (namespace) {
-      if (!o.tokenRequests) throw new SecretReadError(`service account "${serviceAccount}" needs Kubernetes API access (TokenRequest) to log in as it`, '')
-      auth = new KubernetesAuth(mount, role!, o.tokenRequests.forServiceAccount({ namespace, serviceAccount: serviceAccount!, audiences: o.authAudiences }), method)
-    } else {
-      auth = new KubernetesAuth(mount, role!, this.jwt, method)
-    }
-    const identity: Identity = { key, mount: auth.mount, role: auth.role, ...(namespace ? { namespace, serviceAccount } : {}) }
-    const session = new TokenSession(identity, auth, this.vault, this.sessionDeps)
-    this.sessions.set(key, session)
+    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection), connection.client, this.sessionDeps, this.carried.get(identity.key))
+    this.sessions.set(identity.key, session)
     return session
   }
 
-  /** Stop, and by default revoke the tokens this backend created so a shutdown leaves no live token behind. */
-  async close({ revoke = this.options.revokeTokensOnShutdown ?? true }: CloseOptions = {}): Promise<{ revoked: number }> {
-    if (this.closed) return { revoked: 0 }
-    this.closed = true
-    this.detachMetrics()
-    this.options.tokenRequests?.close()
-    let revoked = 0
-    if (revoke) {
-      const results = await Promise.allSettled(this.tokenSessions.map((s) => s.revoke()))
-      for (const r of results) {
-        if (r.status === 'fulfilled' && r.value) revoked++
-        if (r.status === 'rejected') this.log.warn({ error: (r.reason as Error).message }, 'revoking a vault token at shutdown failed; it will expire at its TTL')
-      }
+  private tokenSource(id: Identity, staticToken: string | undefined, connection: Connection): TokenSource {
+    if (id.method === 'token') {
+      return { canLogin: false, seed: staticToken, login: () => Promise.reject(new CredentialError('a static token cannot log in')) }
     }
+    const method = this.authMethod(id)
+    const client = connection.client
+    return { canLogin: true, seed: connection.preset, login: () => method.login(client, () => this.clock.now()) }
+  }
+
+  private authMethod(id: Identity): AuthMethod {
+    const o = this.options
+    const s = this.settings
+    if (id.method === 'approle') {
+      const secretId = o.approle?.secretId ?? readSecretIdFile(s.approleSecretIdFile!)
+      return new AppRoleAuth(id.mount, id.role, s.approleRoleId!, secretId)
+    }
+    let jwt = this.jwt
+    if (id.namespace) {
+      if (!o.tokenRequests) throw new SpecError('spec.vaultServiceAccount', `service account "${id.serviceAccount}" needs Kubernetes API access (TokenRequest) to log in as it`)
+      jwt = o.tokenRequests.forServiceAccount({ namespace: id.namespace, serviceAccount: id.serviceAccount!, audiences: s.authAudiences })
+    }
+    return id.method === 'jwt' ? new JwtAuth(id.mount, id.role, jwt) : new KubernetesAuth(id.mount, id.role, jwt)
+  }
+
+  /** Identities no ExternalSecret asked for within VAULT_IDENTITY_IDLE_MILLISECONDS are dropped, their tokens revoked. */
+  private sweepIdle(): void {
+    const idle = this.settings.identityIdleMilliseconds
+    const now = this.clock.now()
+    if (idle === 0 || now - this.lastSweep < Math.min(idle, this.settings.pollerIntervalMilliseconds)) return
+    this.lastSweep = now
+    for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
+  }
+
+  /** Revoke a dropped identity's token in the background (tracked, so close() waits for it); keep its backoff. */
+  private retire(session: TokenSession): void {
+    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
+    if (loginRetryAt > this.clock.now() || lookupDenied || renewDenied) {
+      this.carried.set(session.identity.key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
+    }
+    const done = session.retire({ revoke: true }).catch((err: unknown) => {
+      this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
+      return false
+    })
+    this.retiring.add(done)
+    void done.finally(() => this.retiring.delete(done))
+  }
+
+  /**
+   * Stop: refuse new reads, wait (bounded) for reads in flight, then revoke every token this backend created,
+   * including one whose login was still on the wire. A second call waits for the first.
+   */
+  close(options: CloseOptions = {}): Promise<{ revoked: number }> {
+    this.closing ??= this.shutdown(options.revoke ?? this.settings.revokeTokensOnShutdown)
+    return this.closing
+  }
+
+  private async shutdown(revoke: boolean): Promise<{ revoked: number }> {
+    this.detachMetrics()
+    // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever.
+    const bound = 2 * this.settings.requestTimeoutMilliseconds
+    await settledWithin([...this.inflight], bound)
+    const sessions = [...this.sessions.values()]
     this.sessions.clear()
+    const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], bound)
+    let revoked = 0
+    for (const r of results) {
+      if (r.status === 'fulfilled' && r.value === true) revoked++
+      if (r.status === 'rejected') this.log.warn({ error: (r.reason as Error).message }, 'revoking a vault token at shutdown failed; it will expire at its TTL')
+    }
+    this.options.tokenRequests?.close()
+    this.connection?.client.transport.close()
     this.log.info({ revoked }, 'vault backend closed')
     return { revoked }
+  }
+}
+
+/** The AppRole secret_id from a file, read at each login (it may be rotated). */
+function readSecretIdFile(path: string): () => Promise<string> {
+  return async () => {
+    const { readFile } = await import('node:fs/promises')
+    try {
+      return (await readFile(path, 'utf8')).trim()
+    } catch (e) {
+      throw new CredentialError(`VAULT_APPROLE_SECRET_ID_FILE=${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  }
+}
+
+/** Settle what settles within `ms` (real time); what does not is reported as not settled. */
+async function settledWithin<T>(work: Promise<T>[], ms: number): Promise<PromiseSettledResult<T | undefined>[]> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms)
+    timer.unref?.()
+  })
+  try {
+    return await Promise.allSettled(work.map((w) => Promise.race([w, late])))
+  } finally {
+    clearTimeout(timer)
   }
 }

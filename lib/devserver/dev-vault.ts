@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, systemClock } from '../types.js'
 import { type CounterSnapshot, Counters } from './counters.js'
-import { InProcessVaultClient } from './in-process.js'
+import { inProcessExchange } from './in-process.js'
+import type { HttpExchange } from '../vault/transport.js'
 import { type FaultHandle, type FaultSpec, Faults } from './faults.js'
 import { type ServiceAccountJwtOptions, makeServiceAccountJwt } from './jwt.js'
 import { HttpFront } from './server.js'
@@ -138,22 +139,18 @@ export class DevVault {
   }
 
   /**
-   * A node-vault-shaped client that talks to this dev Vault in-process (no socket): same faults, seal, semantics
-   * and counters. For benchmarks and soaks that send millions of simulated requests.
+   * An exchange that talks to this dev Vault in-process (no socket): same faults, seal, semantics and counters.
+   * Hand it to a backend as `vaultExchange`; for benchmarks and soaks that send millions of simulated requests.
    */
-  inProcessClient(options: { namespace?: string; timeoutMs?: number } = {}): InProcessVaultClient {
-    return new InProcessVaultClient(
-      {
-        clock: this.clock,
-        semantics: this.semantics,
-        counters: this.counterSet,
-        faults: this.faultSet,
-        sealed: () => this.isSealed,
-        reachable: () => !this.everListened || this.http.listening,
-      },
-      options.namespace,
-      options.timeoutMs,
-    )
+  inProcessExchange(): HttpExchange {
+    return inProcessExchange({
+      clock: this.clock,
+      semantics: this.semantics,
+      counters: this.counterSet,
+      faults: this.faultSet,
+      sealed: () => this.isSealed,
+      reachable: () => !this.everListened || this.http.listening,
+    })
   }
 
   /** A standby of this node on its own port, answering 307 to here. */

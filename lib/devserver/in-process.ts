@@ -1,14 +1,14 @@
 /**
- * The dev Vault without the socket: the same faults, seal, semantics and counters as the HTTP front, behind an
- * object shaped like a node-vault client. Benchmarks and the soak run millions of simulated requests through it;
- * errors have the shapes node-vault/axios give (ApiResponseError with response.statusCode/body, ECONNRESET,
- * ECONNABORTED), so the backend's error classification is exercised unchanged.
+ * The dev Vault without the socket: the same faults, seal, semantics and counters as the HTTP front, as an
+ * `HttpExchange` the backend's transport sends through. Benchmarks and the soak run millions of simulated requests
+ * through it; failures have the shapes a socket gives (ECONNREFUSED, ECONNRESET, ETIMEDOUT), so the transport's
+ * classification is exercised unchanged.
  */
-import type { NodeVaultClient } from '../vault/client.js'
+import type { ExchangeLimits, HttpExchange, HttpExchangeRequest, HttpExchangeResponse } from '../vault/transport.js'
+import type { Clock } from '../types.js'
 import type { Counters } from './counters.js'
 import { type Faults, faultReply } from './faults.js'
-import { classify, errorReply, type VaultReply, type VaultSemantics } from './vault.js'
-import type { Clock } from '../types.js'
+import { classify, errorReply, type Operation, type VaultReply, type VaultSemantics } from './vault.js'
 
 export interface InProcessState {
   clock: Clock
@@ -20,83 +20,56 @@ export interface InProcessState {
   reachable: () => boolean
 }
 
-class TransportError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+/** The code the transport recognises for an answer over its size bound (vault/transport.ts RESPONSE_TOO_LARGE). */
+const RESPONSE_TOO_LARGE = 'ERR_VAULT_RESPONSE_TOO_LARGE'
 
-class ApiResponseError extends Error {
-  constructor(
-    message: string,
-    readonly response: { statusCode: number; body: unknown; headers?: Record<string, string> },
-  ) {
-    super(message)
-  }
-}
+const socketError = (code: string, message: string) => Object.assign(new Error(message), { code })
 
-export class InProcessVaultClient implements NodeVaultClient {
-  token = ''
-
-  constructor(
-    private readonly st: InProcessState,
-    private readonly namespace = '',
-    private readonly timeoutMs = 0,
-  ) {}
-
-  read(path: string, options: Record<string, unknown> = {}): Promise<any> {
-    return this.request('GET', path, undefined, options)
+export function inProcessExchange(st: InProcessState): HttpExchange {
+  const finish = (operation: Operation, reply: VaultReply, limits: ExchangeLimits): HttpExchangeResponse => {
+    st.counters.record(operation, reply.status, { storageWrites: reply.storageWrites })
+    const body = reply.body === undefined ? '' : JSON.stringify(reply.body)
+    if (Buffer.byteLength(body) > limits.maxBytes) throw socketError(RESPONSE_TOO_LARGE, 'answer over the size bound')
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(reply.headers ?? {})) headers[k.toLowerCase()] = v
+    return { status: reply.status, headers, body }
   }
 
-  write(path: string, data: unknown, options: Record<string, unknown> = {}): Promise<any> {
-    return this.request('POST', path, data, options)
-  }
-
-  private async request(method: string, fullPath: string, body: unknown, options: Record<string, unknown>): Promise<any> {
+  return async (req: HttpExchangeRequest, limits: ExchangeLimits): Promise<HttpExchangeResponse> => {
     // Stay asynchronous like a real request, so concurrency behaves as it does over HTTP.
     await Promise.resolve()
-    if (!this.st.reachable()) throw new TransportError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1')
-    const [rawPath, search = ''] = fullPath.split('?')
-    const path = rawPath!.replace(/^\/+|\/+$/g, '')
+    if (!st.reachable()) throw socketError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1')
+    const url = new URL(req.url)
+    const path = decodeURIComponent(url.pathname.replace(/^\/v1\//, '')).replace(/^\/+|\/+$/g, '')
+    const method = req.method.toUpperCase()
     const operation = classify(method, path)
-    const headers = (options.headers ?? {}) as Record<string, string>
-    const token = headers['X-Vault-Token'] || this.token || undefined
-    const timeout = Number(options.timeout ?? this.timeoutMs) || 0
-
-    const hit = this.st.faults.take(operation, path, method)
-    if (hit.latencyMs > 0 && timeout > 0 && hit.latencyMs >= timeout) {
-      this.st.counters.record(operation, 'reset')
-      throw new TransportError('ECONNABORTED', `timeout of ${timeout}ms exceeded`)
+    const hit = st.faults.take(operation, path, method)
+    if (hit.latencyMs > 0 && hit.latencyMs >= limits.timeoutMs) {
+      st.counters.record(operation, 'reset')
+      throw socketError('ETIMEDOUT', `no answer within ${limits.timeoutMs} ms`)
     }
-    let reply: VaultReply
     if (hit.fault) {
       const answer = faultReply(hit.fault, path)
       if (answer === 'reset') {
-        this.st.counters.record(operation, 'reset')
-        throw new TransportError('ECONNRESET', 'socket hang up')
+        st.counters.record(operation, 'reset')
+        throw socketError('ECONNRESET', 'socket hang up')
       }
-      if (answer !== 'latency') return this.finish(operation, answer)
+      if (answer !== 'latency') return finish(operation, answer, limits)
     }
-    if (path === 'sys/health') reply = this.st.semantics.health(this.req(method, path, search, token, body), { sealed: this.st.sealed(), standby: false })
-    else if (this.st.sealed()) reply = errorReply(503, 'Vault is sealed')
-    else reply = this.st.semantics.handle(this.req(method, path, search, token, body))
-    if (reply.deadToken) this.st.counters.deadToken({ operation, path, reason: reply.deadToken, at: this.st.clock.now() })
-    return this.finish(operation, reply)
-  }
-
-  private req(method: string, path: string, search: string, token: string | undefined, body: unknown) {
-    // A JSON round trip, as over the wire: callers must not share objects with the store.
-    return { method, path, query: new URLSearchParams(search), namespace: this.namespace, token, body: body === undefined ? undefined : JSON.parse(JSON.stringify(body)) }
-  }
-
-  private finish(operation: ReturnType<typeof classify>, reply: VaultReply): any {
-    this.st.counters.record(operation, reply.status, { storageWrites: reply.storageWrites })
-    const body = reply.body === undefined ? undefined : JSON.parse(JSON.stringify(reply.body))
-    if (reply.status === 200 || reply.status === 204) return body
-    const errors = (body as { errors?: string[] } | undefined)?.errors
-    throw new ApiResponseError(errors?.[0] ?? `Status ${reply.status}`, { statusCode: reply.status, body, headers: reply.headers })
+    const vreq = {
+      method,
+      path,
+      query: url.searchParams,
+      namespace: req.headers['x-vault-namespace'] ?? '',
+      token: req.headers['x-vault-token'] || undefined,
+      // Parsed from the wire text, as over HTTP: callers never share objects with the store.
+      body: req.body === undefined || req.body === '' ? undefined : (JSON.parse(req.body) as unknown),
+    }
+    let reply: VaultReply
+    if (path === 'sys/health') reply = st.semantics.health(vreq, { sealed: st.sealed(), standby: false })
+    else if (st.sealed()) reply = errorReply(503, 'Vault is sealed')
+    else reply = st.semantics.handle(vreq)
+    if (reply.deadToken) st.counters.deadToken({ operation, path, reason: reply.deadToken, at: st.clock.now() })
+    return finish(operation, reply, limits)
   }
 }

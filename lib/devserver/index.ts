@@ -23,4 +23,4 @@ export { calculateTtl, goDuration, humanDuration, parseDurationSeconds, PAST_MAX
 export type { TtlInput, TtlResult } from './ttl.js'
 export { INVALID_TOKEN_NEW, PERMISSION_DENIED, OPERATIONS } from './vault.js'
 export type { ErrorWording, Operation } from './vault.js'
-export { InProcessVaultClient } from './in-process.js'
+export { inProcessExchange } from './in-process.js'

@@ -8,13 +8,15 @@ import type { TokenLookupData, VaultAuthResponse } from '../vault/client.js'
 export interface TokenLease {
   /** The secret. Never logged; the accessor is the loggable handle. */
   readonly token: string
+  /** 'login': a token this backend created (and revokes at shutdown); 'seed': VAULT_TOKEN or a preset token. */
+  readonly origin: 'login' | 'seed'
   accessor: string
   policies: string[]
   renewable: boolean
   type: 'service' | 'batch'
-  /** ms on our clock; null for tokens that never expire (root). */
+  /** ms on our clock; null for a token that never expires (root) or whose lease is not known yet (a seed). */
   expireTime: number | null
-  /** ms on our clock, estimated from creation_time / login time. */
+  /** ms on our clock, estimated from issue_time / login time. */
   issueTime: number
   /** TTL the token was issued with, seconds. */
   creationTtl: number
@@ -22,53 +24,71 @@ export interface TokenLease {
   period: number
   /** ms on our clock when Vault last confirmed the token (login, lookup or renew). */
   verifiedAt: number
-  /** A renewal came back shorter than asked: the max TTL is near, only a new login extends. */
+  /** A lookup-self answered for this token: its fields are Vault's own, not our estimate. */
+  lookedUp: boolean
+  /** A renewal no longer extends the token: only a new login does. */
   maxTtlReached: boolean
 }
 
-export type LeaseSource = 'login' | 'lookup'
-
-const tokenType = (t: string | undefined): 'service' | 'batch' => (t === 'batch' ? 'batch' : 'service')
-
-/** Lease from a login (or static token) response `auth` block. */
-export function leaseFromAuth(res: VaultAuthResponse, sentAt: number): TokenLease {
+/** Lease from a login answer. */
+export function leaseFromLogin(res: VaultAuthResponse, sentAt: number): TokenLease {
   const a = res.auth
   const ttl = a.lease_duration
-  const type = tokenType(a.token_type)
   return {
     token: a.client_token,
-    accessor: a.accessor ?? '',
-    policies: [...(a.token_policies ?? a.policies ?? [])],
-    renewable: Boolean(a.renewable) && type !== 'batch',
-    type,
+    origin: 'login',
+    accessor: a.accessor,
+    policies: [...a.policies],
+    renewable: a.renewable && a.token_type !== 'batch',
+    type: a.token_type,
     expireTime: ttl > 0 ? sentAt + ttl * 1000 : null,
     issueTime: sentAt,
     creationTtl: ttl,
     explicitMaxTtl: 0,
     period: 0,
     verifiedAt: sentAt,
+    lookedUp: false,
+    maxTtlReached: false,
+  }
+}
+
+/** A token we were given (VAULT_TOKEN, a client's preset token): usable, its lease unknown until a lookup-self. */
+export function seedLease(token: string, now: number): TokenLease {
+  return {
+    token,
+    origin: 'seed',
+    accessor: '',
+    policies: [],
+    renewable: false,
+    type: 'service',
+    expireTime: null,
+    issueTime: now,
+    creationTtl: 0,
+    explicitMaxTtl: 0,
+    period: 0,
+    verifiedAt: now,
+    lookedUp: false,
     maxTtlReached: false,
   }
 }
 
 /** Lease refreshed from lookup-self: the authoritative state (ttl, renewable, explicit max, period). */
-export function leaseFromLookup(token: string, d: TokenLookupData, sentAt: number, previous?: TokenLease): TokenLease {
-  const type = tokenType(d.type)
-  const ttl = Number(d.ttl) || 0
-  const nonExpiring = ttl === 0 && (d.expire_time === null || d.expire_time === undefined)
+export function leaseFromLookup(previous: TokenLease, d: TokenLookupData, sentAt: number): TokenLease {
+  const type = d.type ?? previous.type
+  const nonExpiring = d.ttl === 0 && d.expire_time === null
   return {
-    token,
-    accessor: d.accessor ?? previous?.accessor ?? '',
-    policies: [...(d.policies ?? previous?.policies ?? [])],
-    renewable: Boolean(d.renewable) && type !== 'batch',
+    ...previous,
+    accessor: d.accessor ?? previous.accessor,
+    policies: [...(d.policies ?? previous.policies)],
+    renewable: (d.renewable ?? previous.renewable) && type !== 'batch',
     type,
-    expireTime: nonExpiring ? null : sentAt + ttl * 1000,
-    issueTime: issueTimeOnOurClock(d, sentAt) ?? previous?.issueTime ?? sentAt,
-    creationTtl: Number(d.creation_ttl) || previous?.creationTtl || ttl,
-    explicitMaxTtl: Number(d.explicit_max_ttl) || 0,
-    period: Number(d.period) || 0,
+    expireTime: nonExpiring ? null : sentAt + d.ttl * 1000,
+    issueTime: issueTimeOnOurClock(d, sentAt) ?? previous.issueTime,
+    creationTtl: d.creation_ttl || previous.creationTtl || d.ttl,
+    explicitMaxTtl: d.explicit_max_ttl ?? 0,
+    period: d.period ?? 0,
     verifiedAt: sentAt,
-    maxTtlReached: previous?.maxTtlReached ?? false,
+    lookedUp: true,
   }
 }
 
@@ -84,14 +104,14 @@ export function leaseAfterRenewal(previous: TokenLease, res: VaultAuthResponse, 
   const ttl = res.auth.lease_duration
   return {
     ...previous,
-    renewable: Boolean(res.auth.renewable),
+    renewable: res.auth.renewable,
     expireTime: ttl > 0 ? sentAt + ttl * 1000 : previous.expireTime,
     verifiedAt: sentAt,
     maxTtlReached: previous.maxTtlReached || capped,
   }
 }
 
-/** Seconds left, from the cache and the clock. Infinity for non-expiring tokens. */
+/** Seconds left, from the cache and the clock. Infinity for tokens that never expire (or whose lease is unknown). */
 export function remainingSeconds(lease: TokenLease, now: number): number {
   return lease.expireTime === null ? Infinity : (lease.expireTime - now) / 1000
 }

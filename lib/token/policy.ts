@@ -1,9 +1,12 @@
-import { remainingSeconds, type TokenLease } from './lease.js'
-
 /**
- * The token decision rule, as pure functions of (state, now, policy). Everything that touches Vault lives in
- * session.ts; everything here can be tested without a network or a timer.
+ * Every token decision, as pure functions of (state, now, policy): what to do now (`decide`), when the next action
+ * falls due (`nextDueAt`), the state after each outcome of a lookup, a renewal or a login (`after*`), and what a
+ * denied read means (`judgeDeniedRead`). session.ts only runs them and does the I/O; nothing here needs a network
+ * or a timer.
  */
+import type { TokenLookupData, VaultAuthResponse } from '../vault/client.js'
+import { type VaultErrorKind, VaultRequestError } from '../vault/errors.js'
+import { leaseAfterRenewal, leaseFromLogin, leaseFromLookup, remainingSeconds, type TokenLease } from './lease.js'
 
 export interface TokenPolicy {
   /** Renew when the remaining TTL is at or below this (seconds). Default: 3 poll intervals. */
@@ -14,7 +17,13 @@ export interface TokenPolicy {
   expirySkewSeconds: number
 }
 
-export type LoginReason = 'first' | 'expired' | 'revoked' | 'max_ttl' | 'not_renewable'
+/** What an identity can do besides using the token it has. */
+export interface Abilities {
+  /** False for a static token (VAULT_TOKEN without a role): there is nothing to log in with. */
+  canLogin: boolean
+}
+
+export type LoginReason = 'first' | 'expired' | 'revoked' | 'max_ttl' | 'not_renewable' | 'self_denied'
 
 export interface SessionState {
   lease?: TokenLease
@@ -24,19 +33,44 @@ export interface SessionState {
   loginRetryAt: number
   renewRetryAt: number
   lookupRetryAt: number
+  loginFailures: number
+  renewFailures: number
+  lastLoginError?: Error
+  /**
+   * Vault denies this identity's tokens lookup-self (or renew-self) although they are alive: the role has no
+   * `default` policy. The token is then judged from its login lease alone and replaced by a login at the threshold.
+   */
+  lookupDenied: boolean
+  renewDenied: boolean
+  /** When a denied read that could not be confirmed by a lookup last forced a login (ms); the next token is trusted. */
+  deniedReadLoginAt?: number
 }
 
+export const initialState = (): SessionState => ({
+  loginRetryAt: 0,
+  renewRetryAt: 0,
+  lookupRetryAt: 0,
+  loginFailures: 0,
+  renewFailures: 0,
+  lookupDenied: false,
+  renewDenied: false,
+})
+
 export type Decision =
-  | { action: 'use' }
-  | { action: 'lookup' }
-  | { action: 'renew' }
+  | { action: 'use'; expiring?: true }
+  | { action: 'lookup'; reason: 'interval' | 'unverified' | 'clock_stepped_back' }
+  | { action: 'renew'; remainingSeconds: number; thresholdSeconds: number }
   | { action: 'login'; reason: LoginReason }
   /** No usable token and logins are backing off: fail fast, send nothing. */
   | { action: 'backoff'; retryAt: number }
+  /** No usable token and nothing to log in with (a dead static token). */
+  | { action: 'unavailable' }
 
+/** What a refresh has already done: each action runs at most once per refresh. */
 export interface Done {
   lookup?: boolean
   renew?: boolean
+  login?: boolean
 }
 
 /**
@@ -52,39 +86,248 @@ export function thresholdMisconfigured(lease: TokenLease, thresholdSeconds: numb
   return effectiveThreshold(lease, thresholdSeconds) !== thresholdSeconds
 }
 
-/** When an explicit max TTL is known, a renewal inside the last threshold can no longer extend: log in instead. */
-function hardLimitWithin(lease: TokenLease, now: number, seconds: number): boolean {
-  if (!lease.explicitMaxTtl) return false
-  return (lease.issueTime + lease.explicitMaxTtl * 1000 - now) / 1000 <= seconds
+/** ms on the clock from which a renewal can no longer extend the token (its explicit max TTL is within the threshold). */
+function hardLimitAt(lease: TokenLease, thresholdSeconds: number): number {
+  return lease.explicitMaxTtl ? lease.issueTime + (lease.explicitMaxTtl - thresholdSeconds) * 1000 : Infinity
 }
 
-export function decide(s: SessionState, now: number, p: TokenPolicy, done: Done = {}): Decision {
+function expired(lease: TokenLease, now: number, p: TokenPolicy): boolean {
+  return remainingSeconds(lease, now) <= p.expirySkewSeconds
+}
+
+function renewable(s: SessionState, lease: TokenLease): boolean {
+  return lease.renewable && !lease.maxTtlReached && !s.renewDenied
+}
+
+function endReason(s: SessionState, lease: TokenLease, now: number, threshold: number): LoginReason {
+  if (lease.maxTtlReached || now >= hardLimitAt(lease, threshold)) return 'max_ttl'
+  if (s.renewDenied) return 'self_denied'
+  return lease.renewable ? 'max_ttl' : 'not_renewable'
+}
+
+export function decide(s: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }, done: Done = {}): Decision {
   const lease = s.lease
-  if (!lease || remainingSeconds(lease, now) <= p.expirySkewSeconds) {
-    if (now < s.loginRetryAt) return { action: 'backoff', retryAt: s.loginRetryAt }
+  if (!lease || expired(lease, now, p)) {
+    if (!a.canLogin) return { action: 'unavailable' }
+    if (done.login || now < s.loginRetryAt) return { action: 'backoff', retryAt: Math.max(s.loginRetryAt, now) }
     return { action: 'login', reason: lease ? 'expired' : (s.lostReason ?? 'first') }
   }
-  // A clock that stepped backwards (now < verifiedAt) makes the cached age meaningless: verify.
-  const lookupDue = p.lookupIntervalMs === 0 || now - lease.verifiedAt >= p.lookupIntervalMs || now < lease.verifiedAt
-  if (lookupDue && !done.lookup && now >= s.lookupRetryAt) return { action: 'lookup' }
-
+  // A token fresh from this refresh's login needs no lookup, even with lookups before every read.
+  if (!done.lookup && !done.login && !s.lookupDenied && now >= s.lookupRetryAt) {
+    // A seed token (VAULT_TOKEN, a preset token): learn its lease before anything else.
+    if (!lease.lookedUp && lease.origin === 'seed') return { action: 'lookup', reason: 'unverified' }
+    // A clock that stepped backwards (now < verifiedAt) makes the cached age meaningless: verify.
+    if (now < lease.verifiedAt) return { action: 'lookup', reason: 'clock_stepped_back' }
+    if (p.lookupIntervalMs === 0 || now - lease.verifiedAt >= p.lookupIntervalMs) return { action: 'lookup', reason: 'interval' }
+  }
   const threshold = effectiveThreshold(lease, p.renewThresholdSeconds)
-  if (remainingSeconds(lease, now) > threshold) return { action: 'use' }
-
-  const renewalExtends = lease.renewable && !lease.maxTtlReached && !hardLimitWithin(lease, now, threshold)
-  if (renewalExtends) return !done.renew && now >= s.renewRetryAt ? { action: 'renew' } : { action: 'use' }
+  const left = remainingSeconds(lease, now)
+  if (left > threshold) return { action: 'use' }
+  if (renewable(s, lease) && now < hardLimitAt(lease, threshold)) {
+    return !done.renew && now >= s.renewRetryAt ? { action: 'renew', remainingSeconds: left, thresholdSeconds: threshold } : { action: 'use' }
+  }
   // Keep using the old token until the new one is in hand; a failed login is retried after its backoff.
-  if (now < s.loginRetryAt) return { action: 'use' }
-  return { action: 'login', reason: lease.renewable || lease.maxTtlReached ? 'max_ttl' : 'not_renewable' }
+  if (!a.canLogin) return { action: 'use', expiring: true }
+  if (done.login || now < s.loginRetryAt) return { action: 'use' }
+  return { action: 'login', reason: endReason(s, lease, now, threshold) }
+}
+
+export interface Due {
+  at: number
+  action: 'lookup' | 'renew' | 'login'
 }
 
 /**
- * A renewal that no longer extends the token: Vault capped it at the max TTL (it says so in a warning), or what it
- * granted does not even outlast the threshold, so the next poll would renew again (KES #484's loop).
+ * Each action that will fall due with no caller-visible change (ms on the clock): the next lookup, the renewal or
+ * the login at the threshold, the login at expiry. Gates (backoff, Retry-After) are taken into account.
  */
-export function renewalCapped(leaseDuration: number, warnings: readonly string[] | null | undefined, thresholdSeconds: number): boolean {
-  if ((warnings ?? []).some((w) => /capped/i.test(w) && /max_ttl/i.test(w))) return true
-  return leaseDuration <= thresholdSeconds
+export function dueActions(s: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }): Due[] {
+  const lease = s.lease
+  const due: Due[] = []
+  const login = (at: number) => a.canLogin && due.push({ at: Math.max(at, s.loginRetryAt, now), action: 'login' })
+  if (!lease || expired(lease, now, p)) {
+    login(now)
+    return due
+  }
+  if (!s.lookupDenied) {
+    const at = (!lease.lookedUp && lease.origin === 'seed') || now < lease.verifiedAt ? now : lease.verifiedAt + p.lookupIntervalMs
+    due.push({ at: Math.max(at, s.lookupRetryAt, now), action: 'lookup' })
+  }
+  if (lease.expireTime !== null) {
+    const threshold = effectiveThreshold(lease, p.renewThresholdSeconds)
+    const thresholdAt = lease.expireTime - threshold * 1000
+    const limit = hardLimitAt(lease, threshold)
+    if (renewable(s, lease)) {
+      const renewAt = Math.max(thresholdAt, s.renewRetryAt, now)
+      if (renewAt < limit) due.push({ at: renewAt, action: 'renew' })
+      if (limit !== Infinity) login(Math.max(thresholdAt, limit))
+    } else login(thresholdAt)
+    // Past the skew the token is dead: a login then, whatever the gates said before.
+    login(lease.expireTime - p.expirySkewSeconds * 1000)
+  }
+  return due
+}
+
+/**
+ * When the next lookup, renewal or login falls due, or undefined when nothing ever will (a token that never expires
+ * and is never looked up, or a dead static token). Before `at`, `decide` answers 'use' (or 'backoff'); at `at` it
+ * asks for `action`.
+ */
+export function nextDueAt(s: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }): Due | undefined {
+  return earliest(dueActions(s, now, p, a))
+}
+
+export function earliest(due: readonly Due[]): Due | undefined {
+  return due.reduce<Due | undefined>((min, c) => (min === undefined || c.at < min.at ? c : min), undefined)
+}
+
+// ---- transitions: the state after each outcome --------------------------------------------------------------
+
+export type LookupResult = 'success' | 'failure' | 'invalid' | 'denied'
+export type RenewalResult = 'success' | 'capped' | 'failure' | 'not_renewable' | 'denied'
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown }
+
+const kindOf = (error: unknown): VaultErrorKind | undefined => (error instanceof VaultRequestError ? error.kind : undefined)
+
+/** Why a token that Vault refused was lost: expired by our own clock, or revoked from outside. */
+function deadReason(lease: TokenLease, at: number, p: TokenPolicy): LoginReason {
+  return expired(lease, at, p) ? 'expired' : 'revoked'
+}
+
+function drop(s: SessionState, reason: LoginReason): SessionState {
+  return { ...s, lease: undefined, lostReason: reason }
+}
+
+export function afterLookup(s: SessionState, lease: TokenLease, outcome: Outcome<TokenLookupData>, sentAt: number, p: TokenPolicy): { state: SessionState; result: LookupResult } {
+  if (s.lease !== lease) return { state: s, result: outcome.ok ? 'success' : 'failure' }
+  if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0 }, result: 'success' }
+  switch (kindOf(outcome.error)) {
+    case 'invalid_token':
+      return { state: drop(s, deadReason(lease, sentAt, p)), result: 'invalid' }
+    case 'permission_denied':
+      // One wording for "no default policy" and (on old Vault) "dead token". A token never looked up yet and alive
+      // by its login lease is the first case: every token of a role without `default` is denied from its first lookup.
+      if (!lease.lookedUp && !expired(lease, sentAt, p)) return { state: { ...s, lookupDenied: true }, result: 'denied' }
+      return { state: drop(s, deadReason(lease, sentAt, p)), result: 'invalid' }
+    default:
+      // Vault unreachable or unwell: keep the token while it is valid; retry after one lookup interval, not per caller.
+      return { state: { ...s, lookupRetryAt: sentAt + Math.max(p.lookupIntervalMs, 1_000) }, result: 'failure' }
+  }
+}
+
+/**
+ * A renewal that no longer extends the token: Vault capped it at the max TTL (it says so in a warning), the new
+ * expiry is not later than the old one (Vault's lifetime watcher test), or, for a token that can log in again, what
+ * was granted does not even outlast the threshold. A static token is not given up on a short grant alone: someone
+ * may have renewed it elsewhere with a small increment, which Vault keeps for later renewals (sticky TTL).
+ */
+export function renewalCapped(previous: TokenLease, res: VaultAuthResponse, sentAt: number, thresholdSeconds: number, a: Abilities = { canLogin: true }): boolean {
+  if (res.warnings.some((w) => /capped/i.test(w) && /max_ttl/i.test(w))) return true
+  const granted = res.auth.lease_duration
+  if (previous.expireTime !== null && granted > 0 && sentAt + granted * 1000 <= previous.expireTime) return true
+  return a.canLogin && granted <= thresholdSeconds
+}
+
+/**
+ * The increment to ask for: none for auth-method tokens (Vault re-reads the role's TTL), the creation TTL for a
+ * static token, so a small increment someone else asked for does not stick to it.
+ */
+export function renewalIncrement(lease: TokenLease, a: Abilities): number | undefined {
+  return !a.canLogin && lease.lookedUp && lease.creationTtl > 0 && !lease.period ? lease.creationTtl : undefined
+}
+
+export function afterRenewal(
+  s: SessionState,
+  lease: TokenLease,
+  outcome: Outcome<VaultAuthResponse>,
+  sentAt: number,
+  p: TokenPolicy,
+  a: Abilities,
+  random: () => number,
+): { state: SessionState; result: RenewalResult } {
+  if (s.lease !== lease) return { state: s, result: outcome.ok ? 'success' : 'failure' }
+  const threshold = effectiveThreshold(lease, p.renewThresholdSeconds)
+  if (outcome.ok) {
+    const capped = renewalCapped(lease, outcome.value, sentAt, threshold, a)
+    return { state: { ...s, lease: leaseAfterRenewal(lease, outcome.value, sentAt, capped), renewFailures: 0, renewRetryAt: 0 }, result: capped ? 'capped' : 'success' }
+  }
+  switch (kindOf(outcome.error)) {
+    case 'invalid_token':
+      return { state: drop(s, deadReason(lease, sentAt, p)), result: 'failure' }
+    case 'permission_denied':
+      // Denied by policy (no `default`), or dead on old Vault: either way only a login helps, and it settles which.
+      return { state: { ...s, renewDenied: true }, result: 'denied' }
+    case 'lease_expired':
+      return { state: drop(s, 'expired'), result: 'failure' }
+    case 'not_renewable':
+      return { state: { ...s, lease: { ...lease, renewable: false } }, result: 'not_renewable' }
+    case 'past_max_ttl':
+      return { state: { ...s, lease: { ...lease, maxTtlReached: true } }, result: 'capped' }
+    default: {
+      // Transient: the token is still valid; retry before it expires, not on every caller.
+      const failures = s.renewFailures + 1
+      const left = remainingSeconds(lease, sentAt) * 1000
+      const delay = Math.min(backoffDelay(failures, random, LOGIN_BACKOFF), Math.max(1_000, left / 3))
+      return { state: { ...s, renewFailures: failures, renewRetryAt: sentAt + delay }, result: 'failure' }
+    }
+  }
+}
+
+export function afterLogin(
+  s: SessionState,
+  outcome: Outcome<{ answer: VaultAuthResponse; sentAt: number }>,
+  now: number,
+  random: () => number,
+): { state: SessionState; retryInMs?: number } {
+  if (outcome.ok) {
+    const lease = leaseFromLogin(outcome.value.answer, outcome.value.sentAt)
+    return {
+      state: { ...s, lease, lostReason: undefined, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, loginFailures: 0, renewFailures: 0, lastLoginError: undefined },
+    }
+  }
+  const e = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error))
+  const failures = s.loginFailures + 1
+  // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
+  const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
+  // Only a refusal by a healthy Vault (bad role, rejected JWT) waits up to 5 min. Vault down, or no credential yet
+  // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
+  const refusedByVault = e instanceof VaultRequestError && !e.transient
+  const delay = Math.max(backoffDelay(failures, random, refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF), retryAfterMs)
+  return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, lastLoginError: e }, retryInMs: delay }
+}
+
+export type DeniedReadVerdict =
+  /** The token is alive: the role's policies do not allow the path. Keep the token. */
+  | 'policy'
+  /** The token is dead (or, unconfirmable, treated so once): drop it, log in, retry the read once. */
+  | 'dead'
+  /** Ask Vault with a lookup-self (shared with any refresh in flight), then judge again. */
+  | 'confirm'
+
+/**
+ * A read answered 403. "invalid token" is a dead token. A plain "permission denied" is a policy denial when Vault
+ * confirmed the token after the read was sent, needs a lookup-self to tell otherwise, and, where lookup-self is
+ * itself denied, costs at most one login: a token fresh from that login is alive by construction.
+ */
+export function judgeDeniedRead(s: SessionState, lease: TokenLease, kind: 'invalid_token' | 'permission_denied', readSentAt: number): DeniedReadVerdict {
+  if (kind === 'invalid_token') return 'dead'
+  if (s.lease?.token !== lease.token) return 'dead'
+  if (lease.verifiedAt >= readSentAt) return 'policy'
+  if (!s.lookupDenied) return 'confirm'
+  if (s.deniedReadLoginAt !== undefined && lease.issueTime >= s.deniedReadLoginAt) return 'policy'
+  return 'dead'
+}
+
+/**
+ * The state after a read proved the token dead (or, with lookups denied, unconfirmable). In the second case the
+ * lookup-self denial may itself have been the token's death (old Vault words both alike): the next token is asked
+ * again, once, instead of marking the role as one that can never look itself up.
+ */
+export function afterDeadRead(s: SessionState, lease: TokenLease, kind: 'invalid_token' | 'permission_denied', now: number, p: TokenPolicy): SessionState {
+  if (s.lease?.token !== lease.token) return s
+  const next = drop(s, deadReason(lease, now, p))
+  return kind === 'permission_denied' && s.lookupDenied ? { ...next, deniedReadLoginAt: now, lookupDenied: false } : next
 }
 
 export interface BackoffPolicy {

@@ -1,43 +1,59 @@
-import type { AuthMethod } from '../auth/types.js'
+/**
+ * One identity's token: an interpreter of the decisions in policy.ts. The fast path answers from the cached lease
+ * and the clock; any Vault call (lookup, renew, login) runs in one shared refresh, so 500 concurrent callers cost one
+ * request. Every state change comes from a pure transition; this file does the I/O and tells the events.
+ */
+import type { CredentialRegistry } from '../redact.js'
 import type { Clock } from '../types.js'
+import type { VaultAuthResponse, VaultClient } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
-import type { VaultClient } from '../vault/client.js'
-import { leaseAfterRenewal, leaseFromLookup, remainingSeconds, type TokenLease } from './lease.js'
+import { type Identity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from './errors.js'
+import { remainingSeconds, seedLease, type TokenLease } from './lease.js'
 import {
-  backoffDelay,
+  type Abilities,
+  afterDeadRead,
+  afterLogin,
+  afterLookup,
+  afterRenewal,
   decide,
+  type Decision,
   type Done,
-  effectiveThreshold,
+  initialState,
+  judgeDeniedRead,
   type LoginReason,
-  LOGIN_BACKOFF,
-  TRANSIENT_LOGIN_BACKOFF,
-  renewalCapped,
+  type LookupResult,
+  type Outcome,
+  type RenewalResult,
+  renewalIncrement,
   type SessionState,
   thresholdMisconfigured,
   type TokenPolicy,
 } from './policy.js'
 
-/** Who a token belongs to. `key` is the cache key; mount and role are the metric labels. */
-export interface Identity {
-  key: string
-  mount: string
-  role: string
-  /** Kubernetes namespace and service account of a per-namespace identity. */
-  namespace?: string
-  serviceAccount?: string
-}
-
-export type LookupResult = 'success' | 'failure' | 'invalid'
-export type RenewalResult = 'success' | 'capped' | 'failure' | 'not_renewable'
+export type { Identity } from './errors.js'
+export type { LookupResult, RenewalResult } from './policy.js'
 export type LoginResult = 'success' | 'failure'
+export type WarningCode = 'threshold_above_ttl' | 'static_token_expiring' | 'self_denied'
+
+/** Where a session's tokens come from, seen from the token layer (auth methods live above it). */
+export interface TokenSource {
+  /** False for a static token (VAULT_TOKEN without a role): there is nothing to log in with. */
+  readonly canLogin: boolean
+  /** A token to start with: VAULT_TOKEN, or one preset on a node-vault client (used first, the way KES used it). */
+  readonly seed?: string
+  /** The raw auth answer of a login and when the request was sent (our clock), which anchors the lease. */
+  login(): Promise<{ answer: VaultAuthResponse; sentAt: number }>
+}
 
 /** What a session tells the outside world (metrics, logs). Errors passed here are already sanitised. */
 export interface SessionEvents {
-  lookup(id: Identity, result: LookupResult, lease: TokenLease | undefined, error?: VaultRequestError): void
+  lookup(id: Identity, result: LookupResult, lease: TokenLease | undefined, error?: Error): void
   lookupSkipped(id: Identity): void
-  renewal(id: Identity, result: RenewalResult, lease: TokenLease, error?: VaultRequestError): void
+  renewal(id: Identity, result: RenewalResult, lease: TokenLease, error?: Error): void
   login(id: Identity, result: LoginResult, reason: LoginReason, lease: TokenLease | undefined, error?: Error, retryInMs?: number): void
-  warning(id: Identity, code: 'threshold_above_ttl' | 'static_token_expiring', lease: TokenLease, detail: string): void
+  warning(id: Identity, code: WarningCode, lease: TokenLease, detail: string): void
+  /** Every decision other than 'use', before it runs (the demo shows why it acted). */
+  decided?(id: Identity, decision: Decision, lease: TokenLease | undefined): void
 }
 
 export const noEvents: SessionEvents = { lookup() {}, lookupSkipped() {}, renewal() {}, login() {}, warning() {} }
@@ -47,152 +63,169 @@ export interface SessionDeps {
   policy: TokenPolicy
   random: () => number
   events: SessionEvents
+  /** Live credentials: a token is held while the session uses it and forgotten when it is dropped. */
+  credentials: CredentialRegistry
 }
 
-/** No token can be had right now; says why and when the next attempt is, never the credential. */
-export class TokenUnavailableError extends Error {
-  constructor(
-    readonly identity: Identity,
-    readonly loginError: Error | undefined,
-    readonly retryAt: number,
-    now: number,
-  ) {
-    const wait = Math.max(0, Math.ceil((retryAt - now) / 1000))
-    super(
-      `no valid Vault token for auth mount "${identity.mount}", role "${identity.role}"` +
-        (loginError ? `: login failed (${loginError.message})` : '') +
-        `; next login attempt in ${wait} s`,
-    )
-    this.name = 'TokenUnavailableError'
+const attempt = async <T>(fn: () => Promise<T>): Promise<Outcome<T>> => {
+  try {
+    return { ok: true, value: await fn() }
+  } catch (error) {
+    return { ok: false, error }
   }
 }
 
-/** A read was denied although Vault confirmed the token is valid: the role's policies do not allow the path. */
-export class PolicyDeniedError extends Error {
-  constructor(
-    readonly identity: Identity,
-    readonly path: string,
-    policies: readonly string[],
-  ) {
-    super(
-      `vault denied reading "${path}" for auth mount "${identity.mount}", role "${identity.role}" although the token is valid ` +
-        `(policies: ${policies.join(', ') || 'none'}); grant "read" on this path to one of the role's policies`,
-    )
-    this.name = 'PolicyDeniedError'
-  }
-}
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)))
 
-/**
- * One identity's token. Callers ask for a token; the fast path answers from the cached lease and the clock.
- * Any Vault call (lookup, renew, login) runs in one shared refresh, so 500 concurrent callers cost one request.
- */
 export class TokenSession {
-  readonly state: SessionState = { loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0 }
+  private current: SessionState
   private inflight?: Promise<TokenLease>
-  private loginFailures = 0
-  private renewFailures = 0
-  private lastLoginError?: Error
-  private readonly warned = new Set<string>()
-  /** ms on the clock of the last caller; the cache reports sessions in use that it had to evict. */
-  lastUsed = 0
+  private retired = false
+  private retireDone = false
+  private revokeOnArrival = false
+  /** A token whose login completed after retire() began: revoked by retire(), or on arrival if retire() is done. */
+  private arrivedLate?: TokenLease
+  /** Reads holding a token right now. */
+  private readonly active = new Set<Promise<unknown>>()
+  private readonly warned = new Set<WarningCode>()
+  readonly abilities: Abilities
+  /** ms on the clock of the last caller: idle identities are dropped, and evictions of busy ones reported. */
+  lastUsed: number
 
   constructor(
     readonly identity: Identity,
-    private readonly auth: AuthMethod,
+    private readonly source: TokenSource,
     private readonly vault: VaultClient,
     private readonly deps: SessionDeps,
-  ) {}
+    /** Login backoff carried over from an earlier session of this identity (it survives eviction). */
+    carried: Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>> = {},
+  ) {
+    this.abilities = { canLogin: source.canLogin }
+    this.lastUsed = deps.clock.now()
+    this.current = { ...initialState(), ...carried }
+    if (source.seed) this.adopt({ ...this.current, lease: seedLease(source.seed, this.lastUsed) })
+  }
+
+  get state(): Readonly<SessionState> {
+    return this.current
+  }
 
   get lease(): TokenLease | undefined {
-    return this.state.lease
+    return this.current.lease
   }
 
   /** A lease that is valid now and has had its lookup/renew/login done per the policy. */
   async acquire(): Promise<TokenLease> {
+    if (this.retired) throw new SessionClosedError(this.identity)
     const now = this.deps.clock.now()
     this.lastUsed = now
     if (this.inflight) {
       this.deps.events.lookupSkipped(this.identity)
       return this.inflight
     }
-    const d = decide(this.state, now, this.deps.policy)
+    const d = decide(this.current, now, this.deps.policy, this.abilities)
     if (d.action === 'use') {
+      if (d.expiring) this.warnExpiring()
       this.deps.events.lookupSkipped(this.identity)
-      return this.state.lease!
+      return this.current.lease!
     }
-    if (d.action === 'backoff') throw new TokenUnavailableError(this.identity, this.lastLoginError, d.retryAt, now)
-    return this.refresh(false)
+    if (d.action === 'backoff' || d.action === 'unavailable') throw this.unavailable(d, now)
+    return this.refresh()
   }
 
   /**
-   * Run `fn` with a token. A 403 on the read is settled here: "invalid token", or a lookup-self that says the
-   * token is dead, means log in and retry once; a valid token means a policy denial, reported, token kept.
+   * Run `fn` with a token. A 403 on the read is settled by the policy: a dead token means log in and retry once;
+   * an alive one means a policy denial, reported, token kept.
    */
   async withToken<T>(path: string, fn: (token: string) => Promise<T>): Promise<T> {
+    const work = this.useToken(path, fn)
+    this.active.add(work)
+    try {
+      return await work
+    } finally {
+      this.active.delete(work)
+    }
+  }
+
+  private async useToken<T>(path: string, fn: (token: string) => Promise<T>): Promise<T> {
     const lease = await this.acquire()
     const sentAt = this.deps.clock.now()
     try {
       return await fn(lease.token)
     } catch (err) {
-      if (!(err instanceof VaultRequestError) || err.status !== 403) throw err
-      if (err.kind === 'permission_denied' && (await this.confirmAlive(lease, sentAt))) {
-        throw new PolicyDeniedError(this.identity, path, this.state.lease?.policies ?? lease.policies)
+      if (!(err instanceof VaultRequestError) || (err.kind !== 'invalid_token' && err.kind !== 'permission_denied')) throw err
+      let verdict = judgeDeniedRead(this.current, lease, err.kind, sentAt)
+      if (verdict === 'confirm') {
+        await this.confirmAlive(lease)
+        verdict = judgeDeniedRead(this.current, lease, err.kind, sentAt)
+        // Vault could not be asked (the lookup failed): keep the token and report this read; the next poll asks again.
+        if (verdict === 'confirm') verdict = 'policy'
       }
-      if (this.state.lease?.token === lease.token) this.drop(this.deadReason(lease))
+      if (verdict === 'policy') throw new PolicyDeniedError(this.identity, path, this.current.lease?.policies ?? lease.policies)
+      this.adopt(afterDeadRead(this.current, lease, err.kind, this.deps.clock.now(), this.deps.policy))
       const fresh = await this.acquire()
       return fn(fresh.token)
     }
   }
 
-  /** Revoke the token we created (shutdown). Static tokens are the operator's, never ours to revoke. */
-  async revoke(): Promise<boolean> {
-    const lease = this.state.lease
-    this.state.lease = undefined
-    if (!lease || !this.auth.reauthenticates || lease.type === 'batch') return false
-    if (remainingSeconds(lease, this.deps.clock.now()) <= 0) return false
+  /**
+   * Stop: refuse new callers, let a refresh in flight finish, then revoke the token if this backend created it
+   * (static and preset tokens are the operator's). A token that arrives after this is revoked as it arrives.
+   */
+  async retire({ revoke }: { revoke: boolean }): Promise<boolean> {
+    this.retired = true
+    this.revokeOnArrival = revoke
+    // Reads already holding the token finish first: revoking under them would fail them for nothing.
+    await Promise.allSettled([this.inflight, ...this.active])
+    const lease = this.current.lease ?? this.arrivedLate
+    this.arrivedLate = undefined
+    this.retireDone = true
+    this.adopt({ ...this.current, lease: undefined })
+    return revoke && lease ? this.revoke(lease) : false
+  }
+
+  private async revoke(lease: TokenLease): Promise<boolean> {
+    if (lease.origin !== 'login' || lease.type === 'batch' || remainingSeconds(lease, this.deps.clock.now()) <= 0) return false
     await this.vault.revokeSelf(lease.token)
     return true
   }
 
-  /**
-   * Lookup-self after a denied read; shares any refresh in flight. A token Vault confirmed after the read was sent is
-   * alive: 500 ExternalSecrets denied by one policy cost one lookup, not 500.
-   */
-  private async confirmAlive(lease: TokenLease, readSentAt: number): Promise<boolean> {
-    if (this.state.lease?.token !== lease.token) return false
-    if (!this.inflight && this.state.lease.verifiedAt >= readSentAt) return true
-    const current = await (this.inflight ?? this.refresh(true))
-    return current.token === lease.token
+  /** A lookup-self after a denied read, shared with any refresh in flight; the verdict is then judged again. */
+  private async confirmAlive(lease: TokenLease): Promise<void> {
+    if (this.inflight) await this.inflight.catch(() => undefined)
+    else if (this.current.lease?.token === lease.token) {
+      // Callers that join this refresh need a usable lease: after the lookup, the ordinary decisions run.
+      await this.share(this.lookup(this.deps.clock.now()).then(() => this.run())).catch(() => undefined)
+    }
   }
 
-  private refresh(forceLookup: boolean): Promise<TokenLease> {
-    const run = this.steps(forceLookup).finally(() => {
+  private refresh(): Promise<TokenLease> {
+    return this.share(this.run())
+  }
+
+  private share(work: Promise<TokenLease>): Promise<TokenLease> {
+    const run = work.finally(() => {
       if (this.inflight === run) this.inflight = undefined
     })
     this.inflight = run
     return run
   }
 
-  private drop(reason: LoginReason): void {
-    this.state.lease = undefined
-    this.state.lostReason = reason
-  }
-
-  private deadReason(lease: TokenLease): LoginReason {
-    return remainingSeconds(lease, this.deps.clock.now()) <= this.deps.policy.expirySkewSeconds ? 'expired' : 'revoked'
-  }
-
-  /** At most one lookup, one renewal and one login per refresh; each step re-decides from the new state. */
-  private async steps(forceLookup: boolean): Promise<TokenLease> {
+  /** Each action at most once per refresh (`done`), so the loop ends after at most one lookup, renewal and login. */
+  private async run(): Promise<TokenLease> {
     const done: Done = {}
-    for (let step = 0; step < 5; step++) {
+    for (;;) {
+      if (this.retired) throw new SessionClosedError(this.identity)
       const now = this.deps.clock.now()
-      const d = forceLookup && !done.lookup && this.state.lease ? ({ action: 'lookup' } as const) : decide(this.state, now, this.deps.policy, done)
+      const d = decide(this.current, now, this.deps.policy, this.abilities, done)
+      if (d.action !== 'use') this.deps.events.decided?.(this.identity, d, this.current.lease)
       switch (d.action) {
         case 'use':
-          return this.state.lease!
+          if (d.expiring) this.warnExpiring()
+          return this.current.lease!
         case 'backoff':
-          throw new TokenUnavailableError(this.identity, this.lastLoginError, d.retryAt, now)
+        case 'unavailable':
+          throw this.unavailable(d, now)
         case 'lookup':
           done.lookup = true
           await this.lookup(now)
@@ -201,124 +234,83 @@ export class TokenSession {
           done.renew = true
           await this.renew(now)
           break
-        case 'login': {
-          const lease = await this.login(d.reason, now)
-          if (lease) return lease
+        case 'login':
+          done.login = true
+          await this.login(d.reason)
           break
-        }
       }
     }
-    const lease = this.state.lease
-    if (lease && remainingSeconds(lease, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds) return lease
-    throw new TokenUnavailableError(this.identity, this.lastLoginError, this.state.loginRetryAt, this.deps.clock.now())
+  }
+
+  private unavailable(d: Extract<Decision, { action: 'backoff' | 'unavailable' }>, now: number): TokenUnavailableError {
+    return new TokenUnavailableError(this.identity, this.current.lastLoginError, d.action === 'backoff' ? d.retryAt : Infinity, now)
   }
 
   private async lookup(sentAt: number): Promise<void> {
-    const lease = this.state.lease!
-    try {
-      const data = await this.vault.lookupSelf(lease.token)
-      if (this.state.lease !== lease) return
-      this.state.lease = leaseFromLookup(lease.token, data, sentAt, lease)
-      this.state.lookupRetryAt = 0
-      this.deps.events.lookup(this.identity, 'success', this.state.lease)
-    } catch (err) {
-      const e = err as VaultRequestError
-      if (e.status === 403) {
-        // lookup-self is allowed to every valid token: a 403 here means the token is dead.
-        this.deps.events.lookup(this.identity, 'invalid', lease, e)
-        if (this.state.lease === lease) this.drop(this.deadReason(lease))
-        return
-      }
-      // Vault unreachable: keep the token while it is valid; retry after one lookup interval, not per caller.
-      this.state.lookupRetryAt = sentAt + Math.max(this.deps.policy.lookupIntervalMs, 1_000)
-      this.deps.events.lookup(this.identity, 'failure', lease, e)
-    }
+    const lease = this.current.lease!
+    const outcome = await attempt(() => this.vault.lookupSelf(lease.token))
+    const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy)
+    this.adopt(state)
+    this.deps.events.lookup(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
+    if (result === 'denied') this.warnSelfDenied(lease, 'look themselves up')
   }
 
   private async renew(sentAt: number): Promise<void> {
-    const lease = this.state.lease!
-    const threshold = effectiveThreshold(lease, this.deps.policy.renewThresholdSeconds)
-    try {
-      const res = await this.vault.renewSelf(lease.token)
-      const capped = renewalCapped(res.auth.lease_duration, res.warnings, threshold)
-      this.state.lease = leaseAfterRenewal(lease, res, sentAt, capped)
-      this.renewFailures = 0
-      this.state.renewRetryAt = 0
-      this.deps.events.renewal(this.identity, capped ? 'capped' : 'success', this.state.lease)
-    } catch (err) {
-      const e = err as VaultRequestError
-      switch (e.kind) {
-        case 'invalid_token':
-        case 'permission_denied':
-          this.deps.events.renewal(this.identity, 'failure', lease, e)
-          this.drop(this.deadReason(lease))
-          return
-        case 'lease_expired':
-          this.deps.events.renewal(this.identity, 'failure', lease, e)
-          this.drop('expired')
-          return
-        case 'not_renewable':
-          this.state.lease = { ...lease, renewable: false }
-          this.deps.events.renewal(this.identity, 'not_renewable', this.state.lease, e)
-          return
-        case 'past_max_ttl':
-          this.state.lease = { ...lease, maxTtlReached: true }
-          this.deps.events.renewal(this.identity, 'capped', this.state.lease, e)
-          return
-        default: {
-          // Transient: the token is still valid; retry before it expires, not on every caller.
-          this.renewFailures++
-          const left = remainingSeconds(lease, sentAt) * 1000
-          const delay = Math.min(backoffDelay(this.renewFailures, this.deps.random, LOGIN_BACKOFF), Math.max(1_000, left / 3))
-          this.state.renewRetryAt = sentAt + delay
-          this.deps.events.renewal(this.identity, 'failure', lease, e)
-        }
-      }
+    const lease = this.current.lease!
+    const outcome = await attempt(() => this.vault.renewSelf(lease.token, renewalIncrement(lease, this.abilities)))
+    const { state, result } = afterRenewal(this.current, lease, outcome, sentAt, this.deps.policy, this.abilities, this.deps.random)
+    this.adopt(state)
+    this.deps.events.renewal(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
+    if (result === 'denied') this.warnSelfDenied(lease, 'renew themselves')
+  }
+
+  private async login(reason: LoginReason): Promise<void> {
+    const outcome = await attempt(() => this.source.login())
+    const { state, retryInMs } = afterLogin(this.current, outcome, this.deps.clock.now(), this.deps.random)
+    if (outcome.ok && this.retired) {
+      // Shutdown began while this login was on the wire: its token must not outlive the backend.
+      if (!this.retireDone) this.arrivedLate = state.lease
+      else if (this.revokeOnArrival) await this.revoke(state.lease!).catch(() => false)
+      throw new SessionClosedError(this.identity)
+    }
+    this.adopt(state)
+    if (!outcome.ok) {
+      this.deps.events.login(this.identity, 'failure', reason, undefined, state.lastLoginError, retryInMs)
+      return
+    }
+    const lease = state.lease!
+    this.deps.events.login(this.identity, 'success', reason, lease)
+    const threshold = this.deps.policy.renewThresholdSeconds
+    if (thresholdMisconfigured(lease, threshold)) {
+      this.warnOnce('threshold_above_ttl', lease,
+        `VAULT_TOKEN_RENEW_THRESHOLD=${threshold} s is not below the token TTL of ${lease.period || lease.creationTtl} s; ` +
+          `renewing at half the TTL instead. Lower the threshold or raise the role's token_ttl`)
     }
   }
 
-  /** Returns the new lease, or undefined when the login failed but the old token may still serve. */
-  private async login(reason: LoginReason, now: number): Promise<TokenLease | undefined> {
-    const old = this.state.lease
-    if (old && !this.auth.reauthenticates) {
-      // A static token near its end: nothing to log in with. Say so once, keep serving until it expires.
-      this.warnOnce('static_token_expiring', old, 'the static VAULT_TOKEN can no longer be renewed and will expire; ' +
-        'set a new VAULT_TOKEN or configure DEFAULT_VAULT_ROLE so the backend can log in')
-      this.state.loginRetryAt = old.expireTime ?? Infinity
-      return old
-    }
-    try {
-      const lease = await this.auth.login(this.vault, () => this.deps.clock.now())
-      this.state.lease = lease
-      this.state.lostReason = undefined
-      this.state.loginRetryAt = this.state.renewRetryAt = this.state.lookupRetryAt = 0
-      this.loginFailures = this.renewFailures = 0
-      this.lastLoginError = undefined
-      this.deps.events.login(this.identity, 'success', reason, lease)
-      if (thresholdMisconfigured(lease, this.deps.policy.renewThresholdSeconds)) {
-        this.warnOnce('threshold_above_ttl', lease,
-          `VAULT_TOKEN_RENEW_THRESHOLD=${this.deps.policy.renewThresholdSeconds} s is not below the token TTL of ` +
-          `${lease.period || lease.creationTtl} s; renewing at half the TTL instead. Lower the threshold or raise the role's token_ttl`)
-      }
-      return lease
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err))
-      this.loginFailures++
-      // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
-      const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
-      // Only a refusal by a healthy Vault (bad role, rejected JWT) waits up to 5 min. Vault down, or no credential yet
-      // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
-      const refusedByVault = e instanceof VaultRequestError && !e.transient
-      const steps = refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF
-      const delay = Math.max(backoffDelay(this.loginFailures, this.deps.random, steps), retryAfterMs)
-      this.state.loginRetryAt = now + delay
-      this.lastLoginError = e
-      this.deps.events.login(this.identity, 'failure', reason, undefined, e, delay)
-      return undefined
+  /** Take a new state; the registry holds exactly the token the session holds. */
+  private adopt(next: SessionState): void {
+    const before = this.current.lease?.token
+    const after = next.lease?.token
+    this.current = next
+    if (before !== after) {
+      this.deps.credentials.add(after)
+      this.deps.credentials.forget(before)
     }
   }
 
-  private warnOnce(code: 'threshold_above_ttl' | 'static_token_expiring', lease: TokenLease, detail: string): void {
+  private warnExpiring(): void {
+    this.warnOnce('static_token_expiring', this.current.lease!,
+      'the static VAULT_TOKEN can no longer be renewed and will expire; set a new VAULT_TOKEN or configure DEFAULT_VAULT_ROLE so the backend can log in')
+  }
+
+  private warnSelfDenied(lease: TokenLease, what: string): void {
+    this.warnOnce('self_denied', lease,
+      `tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} cannot ${what}: ` +
+        `no default policy; ${this.abilities.canLogin ? 'logging in once per TTL instead' : 'using it until Vault refuses it'}`)
+  }
+
+  private warnOnce(code: WarningCode, lease: TokenLease, detail: string): void {
     if (this.warned.has(code)) return
     this.warned.add(code)
     this.deps.events.warning(this.identity, code, lease, detail)

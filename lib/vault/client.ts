@@ -1,193 +1,183 @@
-import https from 'node:https'
-import { createRequire } from 'node:module'
-import nodeVault from 'node-vault'
-import { toVaultRequestError, type VaultOperation, VaultRequestError } from './errors.js'
+/**
+ * Typed Vault calls over the transport. Every answer the token layer relies on is validated here: a login without a
+ * token, a TTL that is not a sane whole number, a boolean that is a string, is a `bad_response` error and never a
+ * cached token. Error texts name the field, never its value.
+ */
+import { type VaultOperation, VaultRequestError } from './errors.js'
+import type { VaultTransport } from './transport.js'
 
-/** The subset of a node-vault client we call. Any node-vault 0.12 client (KES's `vaultFactory()`) fits. */
-export interface NodeVaultClient {
-  token?: string
-  read(path: string, requestOptions?: Record<string, unknown>): Promise<any>
-  write(path: string, data: unknown, requestOptions?: Record<string, unknown>): Promise<any>
-}
-
-/** Shape of `auth` in login and renew-self responses. */
+/** The `auth` block of a login or renew-self answer, validated. */
 export interface VaultAuth {
   client_token: string
-  accessor?: string
-  policies?: string[] | null
-  token_policies?: string[] | null
-  metadata?: Record<string, string> | null
+  accessor: string
+  policies: string[]
   lease_duration: number
   renewable: boolean
-  token_type?: string
-  orphan?: boolean
-  num_uses?: number
+  token_type: 'service' | 'batch'
+  metadata: Record<string, string>
 }
 
 export interface VaultAuthResponse {
   auth: VaultAuth
-  warnings?: string[] | null
+  warnings: string[]
 }
 
-/** `data` of lookup-self. */
+/** `data` of lookup-self, validated; fields Vault omits stay undefined. */
 export interface TokenLookupData {
   accessor?: string
-  creation_time?: number
   creation_ttl?: number
-  expire_time?: string | null
+  expire_time: string | null
   explicit_max_ttl?: number
   issue_time?: string
   period?: number
-  policies?: string[] | null
+  policies?: string[]
   renewable?: boolean
   ttl: number
-  type?: string
-  num_uses?: number
-  path?: string
-  meta?: Record<string, string> | null
+  type?: 'service' | 'batch'
 }
 
-export interface VaultRequestObserver {
-  (operation: VaultOperation, status: number | 'error', seconds: number): void
+/** A secret read: its data and, for dynamic secrets, its lease. */
+export interface VaultReadResponse {
+  data: unknown
+  lease_id: string
+  lease_duration: number
+  renewable: boolean
+  warnings: string[]
 }
 
-export interface VaultClientOptions {
-  endpoint: string
-  namespace?: string
-  timeoutMs?: number
-  caCert?: string
-  skipVerify?: boolean
-}
+/** A hundred years: longer is no TTL Vault would grant, only a broken answer. */
+export const MAX_SANE_TTL_SECONDS = 100 * 365 * 86_400
 
-interface RpOptions {
-  method: string
-  uri: string
-  headers?: Record<string, string>
-  json?: unknown
-  timeout?: number
-}
+type Json = Record<string, unknown>
 
-interface RpResponse {
-  statusCode: number
-  body: unknown
-  request: { path: string }
-  headers: Record<string, unknown>
-}
-
-/**
- * node-vault's own transport (axios) drops response headers, so a 429's Retry-After never reaches us. This is the
- * same axios (node-vault's dependency), redirects followed for every method as before, with the headers kept.
- */
-function headerKeepingTransport(o: VaultClientOptions) {
-  const axios = createRequire(createRequire(import.meta.url).resolve('node-vault'))('axios') as {
-    request(config: Record<string, unknown>): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }>
-  }
-  const httpsAgent = o.caCert || o.skipVerify ? new https.Agent({ ca: o.caCert, rejectUnauthorized: !o.skipVerify }) : undefined
-  const send = async (options: RpOptions): Promise<RpResponse> => {
-    const res = await axios.request({
-      method: options.method,
-      url: options.uri,
-      headers: { ...options.headers },
-      data: options.json && typeof options.json === 'object' ? options.json : undefined,
-      timeout: options.timeout ?? o.timeoutMs,
-      validateStatus: () => true,
-      ...(httpsAgent ? { httpsAgent } : {}),
-    })
-    return { statusCode: res.status, body: res.data, request: { path: new URL(options.uri).pathname }, headers: { ...res.headers } }
-  }
-  return { defaults: () => send }
-}
-
-/** Default factory: a node-vault client configured from our options, with node-vault's debug output silenced (it prints request bodies). */
-export function createNodeVaultClient(o: VaultClientOptions): NodeVaultClient {
-  const requestOptions: Record<string, unknown> = {}
-  if (o.timeoutMs) requestOptions.timeout = o.timeoutMs
-  const client = nodeVault({
-    apiVersion: 'v1',
-    endpoint: o.endpoint,
-    namespace: o.namespace,
-    requestOptions,
-    debug: () => {},
-    'request-promise': headerKeepingTransport(o),
-  } as never) as unknown as NodeVaultClient & { handleVaultResponse(r: RpResponse): Promise<unknown> }
-  // node-vault's error keeps status and body only; put the headers back for Retry-After.
-  const handle = client.handleVaultResponse
-  client.handleVaultResponse = (r: RpResponse) =>
-    handle(r).catch((e: { response?: Record<string, unknown> }) => {
-      if (e?.response && r?.headers) e.response.headers = r.headers
-      throw e
-    })
-  // node-vault picks up process.env.VAULT_TOKEN; tokens are passed per request instead.
-  client.token = ''
-  return client
-}
-
-/**
- * Typed Vault calls over one node-vault client. The token travels per request in `X-Vault-Token`, so one
- * client serves every identity; every failure comes out as a sanitised VaultRequestError.
- */
-export class VaultClient {
-  /** Vault asked us (429 + Retry-After) to send nothing before this time (ms on the clock). */
-  private quietUntil = 0
-
+class Shape {
   constructor(
-    private readonly client: NodeVaultClient,
-    private readonly observe: VaultRequestObserver = () => {},
-    private readonly timeoutMs?: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    // We own the token header: a token left on the client (or picked up from VAULT_TOKEN) must not ride along on logins.
-    client.token = ''
+    private readonly operation: VaultOperation,
+    private readonly path: string,
+  ) {}
+
+  fail(what: string): never {
+    throw new VaultRequestError(this.operation, 'bad_response', 200, this.path, `Vault's answer is malformed: ${what}`)
   }
 
-  login(mount: string, body: Record<string, unknown>): Promise<VaultAuthResponse> {
-    return this.call('login', `auth/${mount}/login`, undefined, (p, o) => this.client.write(p, body, o))
+  object(v: unknown, field: string): Json {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(`${field} is not an object`)
+    return v as Json
+  }
+
+  seconds(v: unknown, field: string, optional = false): number | undefined {
+    if (v === undefined || v === null) return optional ? undefined : this.fail(`${field} is missing`)
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_SANE_TTL_SECONDS) this.fail(`${field} is not a whole number of seconds from 0 to ${MAX_SANE_TTL_SECONDS}`)
+    return n
+  }
+
+  boolean(v: unknown, field: string, optional = false): boolean | undefined {
+    if (v === undefined || v === null) return optional ? undefined : this.fail(`${field} is missing`)
+    if (typeof v !== 'boolean') this.fail(`${field} is not a boolean`)
+    return v
+  }
+
+  string(v: unknown, field: string, optional = false): string | undefined {
+    if (v === undefined || v === null) return optional ? undefined : this.fail(`${field} is missing`)
+    if (typeof v !== 'string') this.fail(`${field} is not a string`)
+    return v
+  }
+
+  strings(v: unknown, field: string): string[] | undefined {
+    if (v === undefined || v === null) return undefined
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) this.fail(`${field} is not a list of strings`)
+    return [...(v as string[])]
+  }
+
+  tokenType(v: unknown, field: string): 'service' | 'batch' | undefined {
+    const t = this.string(v, field, true)
+    if (t === undefined || t === '' || t === 'service' || t === 'default') return t === undefined ? undefined : 'service'
+    if (t === 'batch') return 'batch'
+    return this.fail(`${field} is neither "service" nor "batch"`)
+  }
+
+  warnings(v: unknown): string[] {
+    return this.strings(v, 'warnings') ?? []
+  }
+}
+
+function authResponse(body: unknown, operation: VaultOperation, path: string): VaultAuthResponse {
+  const s = new Shape(operation, path)
+  const top = s.object(body, 'the answer')
+  const a = s.object(top.auth, 'auth')
+  const token = s.string(a.client_token, 'auth.client_token')!
+  if (token === '') s.fail('auth.client_token is empty')
+  const type = s.tokenType(a.token_type, 'auth.token_type') ?? 'service'
+  const metadata = a.metadata === undefined || a.metadata === null ? {} : s.object(a.metadata, 'auth.metadata')
+  return {
+    auth: {
+      client_token: token,
+      accessor: s.string(a.accessor, 'auth.accessor', true) ?? '',
+      policies: s.strings(a.token_policies, 'auth.token_policies') ?? s.strings(a.policies, 'auth.policies') ?? [],
+      lease_duration: s.seconds(a.lease_duration, 'auth.lease_duration')!,
+      renewable: s.boolean(a.renewable, 'auth.renewable')!,
+      token_type: type,
+      metadata: Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    },
+    warnings: s.warnings(top.warnings),
+  }
+}
+
+function lookupData(body: unknown, path: string): TokenLookupData {
+  const s = new Shape('lookup', path)
+  const d = s.object(s.object(body, 'the answer').data, 'data')
+  const expire = d.expire_time === null || d.expire_time === undefined ? null : s.string(d.expire_time, 'data.expire_time')!
+  if (expire !== null && !Number.isFinite(Date.parse(expire))) s.fail('data.expire_time is not a time')
+  return {
+    accessor: s.string(d.accessor, 'data.accessor', true),
+    creation_ttl: s.seconds(d.creation_ttl, 'data.creation_ttl', true),
+    expire_time: expire,
+    explicit_max_ttl: s.seconds(d.explicit_max_ttl, 'data.explicit_max_ttl', true),
+    issue_time: s.string(d.issue_time, 'data.issue_time', true),
+    period: s.seconds(d.period, 'data.period', true),
+    policies: s.strings(d.policies, 'data.policies'),
+    renewable: s.boolean(d.renewable, 'data.renewable', true),
+    ttl: s.seconds(d.ttl, 'data.ttl')!,
+    type: s.tokenType(d.type, 'data.type'),
+  }
+}
+
+function readResponse(body: unknown, path: string): VaultReadResponse {
+  const s = new Shape('read', path)
+  const top = s.object(body, 'the answer')
+  return {
+    data: top.data,
+    lease_id: s.string(top.lease_id, 'lease_id', true) ?? '',
+    lease_duration: s.seconds(top.lease_duration, 'lease_duration', true) ?? 0,
+    renewable: s.boolean(top.renewable, 'renewable', true) ?? false,
+    warnings: s.warnings(top.warnings),
+  }
+}
+
+export class VaultClient {
+  constructor(readonly transport: VaultTransport) {}
+
+  async login(mount: string, body: Record<string, unknown>): Promise<VaultAuthResponse> {
+    const path = `auth/${mount}/login`
+    return authResponse(await this.transport.send('login', 'POST', path, { body }), 'login', path)
   }
 
   async lookupSelf(token: string): Promise<TokenLookupData> {
-    const res = await this.call('lookup', 'auth/token/lookup-self', token, (p, o) => this.client.read(p, o))
-    return (res as { data: TokenLookupData }).data
+    const path = 'auth/token/lookup-self'
+    return lookupData(await this.transport.send('lookup', 'GET', path, { token }), path)
   }
 
-  renewSelf(token: string, increment?: number): Promise<VaultAuthResponse> {
-    const body = increment ? { increment } : {}
-    return this.call('renew', 'auth/token/renew-self', token, (p, o) => this.client.write(p, body, o))
+  async renewSelf(token: string, increment?: number): Promise<VaultAuthResponse> {
+    const path = 'auth/token/renew-self'
+    return authResponse(await this.transport.send('renew', 'POST', path, { token, body: increment ? { increment } : {} }), 'renew', path)
   }
 
   async revokeSelf(token: string): Promise<void> {
-    await this.call('revoke', 'auth/token/revoke-self', token, (p, o) => this.client.write(p, {}, o))
+    await this.transport.send('revoke', 'POST', 'auth/token/revoke-self', { token, body: {} })
   }
 
-  read(path: string, token: string): Promise<{ data?: any }> {
-    return this.call('read', path, token, (p, o) => this.client.read(p, o))
-  }
-
-  private async call<T>(
-    operation: VaultOperation,
-    path: string,
-    token: string | undefined,
-    send: (path: string, options: Record<string, unknown>) => Promise<T>,
-  ): Promise<T> {
-    const wait = this.quietUntil - this.now()
-    if (wait > 0) {
-      // Honour Retry-After: fail locally, send nothing, until the time Vault asked for has passed.
-      const left = Math.ceil(wait / 1000)
-      throw new VaultRequestError(operation, 'rate_limited', 429, path, `rate limited by Vault; not sending for another ${left} s (Retry-After)`, left)
-    }
-    const options: Record<string, unknown> = token ? { headers: { 'X-Vault-Token': token } } : {}
-    if (this.timeoutMs) options.timeout = this.timeoutMs
-    const started = performance.now()
-    try {
-      const res = await send(path, options)
-      this.observe(operation, 200, (performance.now() - started) / 1000)
-      return res
-    } catch (err) {
-      const e = toVaultRequestError(err, operation, path)
-      if (e.retryAfterSeconds) this.quietUntil = Math.max(this.quietUntil, this.now() + e.retryAfterSeconds * 1000)
-      this.observe(operation, e.status ?? 'error', (performance.now() - started) / 1000)
-      throw e
-    }
+  async read(path: string, token: string): Promise<VaultReadResponse> {
+    return readResponse(await this.transport.send('read', 'GET', path, { token }), path)
   }
 }
-
-export { VaultRequestError }

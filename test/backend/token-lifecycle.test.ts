@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import nock from 'nock'
-import nodeVault from 'node-vault'
+import { nockOff, nockOn } from '../support/hooks.js'
 import { Registry } from 'prom-client'
 import { VaultBackend, type VaultBackendOptions } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
@@ -15,7 +15,7 @@ function setup(tokenOpts: ConstructorParameters<typeof NockVault>[1], extra: Par
   const lines: string[] = []
   const jwtReads = { n: 0 }
   const backend = new VaultBackend({
-    vaultFactory: () => nodeVault({ endpoint: VAULT, debug: () => {} } as never),
+    vaultAddr: VAULT,
     defaultVaultMountPoint: 'kubernetes',
     defaultVaultRole: 'app',
     pollerIntervalMilliseconds: 10_000,
@@ -42,11 +42,11 @@ function seed(vault: NockVault, n: number) {
 
 describe('VaultBackend token lifecycle (nock)', () => {
   before(() => {
-    nock.disableNetConnect()
+    nockOn()
     nock.enableNetConnect(/127\.0\.0\.1|localhost/)
   })
   afterEach(cleanNock)
-  after(() => nock.enableNetConnect())
+  after(nockOff)
 
   it('logs in once and does one lookup per poll per identity, however many ExternalSecrets share it', async () => {
     const { vault, backend, clock } = setup({ ttl: 3600 })
@@ -230,7 +230,7 @@ describe('VaultBackend token lifecycle (nock)', () => {
     nock(VAULT).post('/v1/auth/kubernetes/login').reply(200, { auth: { client_token: 'hvs.TIMEOUTTESTTOKEN0123456789', accessor: 'a', lease_duration: 3600, renewable: true } })
     nock(VAULT).get('/v1/secret/data/app0').delay(300).reply(200, { data: { data: { password: 'x' } } })
     const backend = new VaultBackend({
-      vaultFactory: () => nodeVault({ endpoint: VAULT, debug: () => {} } as never),
+      vaultAddr: VAULT,
       defaultVaultRole: 'app', clock, registry: new Registry(), requestTimeoutMilliseconds: 50,
       jwtProvider: { getJwt: async () => JWT },
     })
@@ -321,6 +321,8 @@ describe('VaultBackend token lifecycle (nock)', () => {
 })
 
 describe('VaultBackend KES edge cases', () => {
+  before(nockOn)
+  after(nockOff)
   afterEach(cleanNock)
   it('a response without data fails the ExternalSecret instead of writing "undefined"; kvVersion null is rejected', async () => {
     const { vault, backend } = setup({ ttl: 3600 })

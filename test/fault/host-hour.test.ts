@@ -45,7 +45,7 @@ describe('fault: 50 ExternalSecrets for a simulated hour through the poller host
       }
     }
     const backend = new VaultBackend({
-      vaultFactory: () => dev!.inProcessClient(),
+      vaultExchange: dev!.inProcessExchange(),
       pollerIntervalMilliseconds: INTERVAL,
       clock,
       random: () => 0.5,

@@ -19,7 +19,7 @@ import type { RoleInput } from '../../lib/devserver/store.js'
 import { ProjectedServiceAccountTokenFile, type TokenFileSystem } from '../../lib/kubernetes/projected-file.js'
 import { type TokenRequestApi, TokenRequestJwtCache } from '../../lib/kubernetes/token-request.js'
 import { createLogger } from '../../lib/log.js'
-import { TokenUnavailableError } from '../../lib/token/session.js'
+import { TokenUnavailableError } from '../../lib/token/errors.js'
 import type { Clock } from '../../lib/types.js'
 
 export const S = 1000
@@ -389,10 +389,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
   const address = standby ? standby.address : dev.address
   const backend = new VaultBackend({
-    vaultFactory: () =>
-      o.transport === 'http'
-        ? (nodeVault({ endpoint: address, debug: () => {}, requestOptions: { followAllRedirects: true } } as never) as never)
-        : dev.inProcessClient({ timeoutMs: o.requestTimeoutMs ?? 5 * S }),
+    // HTTP: a node-vault client built as KES builds it; in-process: the dev Vault's exchange, no socket.
+    ...(o.transport === 'http'
+      ? { vaultFactory: () => nodeVault({ endpoint: address, debug: () => {}, requestOptions: { followAllRedirects: true } } as never) as never }
+      : { vaultExchange: dev.inProcessExchange() }),
+    // A standby redirects to the active node, another origin of the same cluster.
+    ...(standby ? { redirectOrigins: [dev.address] } : {}),
     defaultVaultMountPoint: 'kubernetes',
     pollerIntervalMilliseconds: pollMs,
     requestTimeoutMilliseconds: o.requestTimeoutMs ?? 5 * S,

@@ -31,7 +31,7 @@ export function assertHealthy(r: SoakResult): void {
   assert.equal(t.secretsDeleted, 0, 'Secrets deleted or blanked')
   assert.equal(t.secretsWrong, 0, `final content wrong: ${r.samples.join('; ')}`)
   assert.equal(t.deadExpired, 0, 'requests with a token the cache knew had expired')
-  assert.equal(t.crashes, 0, 'crashes')
+  assert.equal(t.crashes, 0, `crashes: ${r.samples.join('; ')}`)
   assert.equal(t.leakedLogLines, 0, `credentials in logs: ${r.samples.join('; ')}`)
   for (const row of r.rows) {
     assert.equal(row.avoidable, 0, `${row.fault}: failed reads after the fault was lifted that login backoff does not explain`)

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import nock from 'nock'
+import { nockOff, nockOn } from '../support/hooks.js'
 import { ManualClock } from '../../lib/clock.js'
 import {
   ServiceAccountJwtError,
@@ -105,8 +106,8 @@ describe('kubernetes: TokenRequest JWT cache', () => {
     assert.fail('expected a rejection')
   }
 
-  before(() => nock.disableNetConnect())
-  after(() => nock.enableNetConnect())
+  before(nockOn)
+  after(nockOff)
   beforeEach(() => {
     clock = new ManualClock()
     logger = captureLogger()

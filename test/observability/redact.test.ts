@@ -1,35 +1,70 @@
 import assert from 'node:assert/strict'
 import { createLogger } from '../../lib/log.js'
-import { REDACTED, Redactor } from '../../lib/redact.js'
-import { toVaultRequestError } from '../../lib/vault/errors.js'
+import { CredentialRegistry, credentials, quote, REDACTED } from '../../lib/redact.js'
+import { VaultRequestError } from '../../lib/vault/errors.js'
 
 describe('redaction', () => {
   it('scrubs registered credentials and credential-shaped strings from text and log objects', () => {
-    const r = new Redactor()
+    const r = new CredentialRegistry()
     r.add('my-approle-secret-id-123')
     const text = r.text('login with my-approle-secret-id-123 and hvs.CAESIJ0123456789abcdefghijklmnop and eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig')
     assert.equal(text, `login with ${REDACTED} and ${REDACTED} and ${REDACTED}`)
     assert.deepEqual(r.value({ headers: { 'X-Vault-Token': 'abc' }, jwt: 'x', ttl: 30, role: 'app' }), { headers: REDACTED, jwt: REDACTED, ttl: 30, role: 'app' })
   })
 
-  it('keeps a bounded number of credentials, forgetting the oldest', () => {
-    const r = new Redactor(2)
+  it('holds only live credentials: a forgotten one is no longer scrubbed by value, a shared one stays until its last user forgets it', () => {
+    const r = new CredentialRegistry()
     r.add('first-credential')
     r.add('second-credential')
-    r.add('third-credential')
-    assert.equal(r.text('first-credential third-credential'), `first-credential ${REDACTED}`)
+    r.add('second-credential')
+    r.forget('first-credential')
+    r.forget('second-credential')
+    assert.equal(r.text('first-credential second-credential'), `first-credential ${REDACTED}`)
+    assert.equal(r.size, 1)
+    r.forget('second-credential')
+    assert.equal(r.size, 0)
   })
 
-  it('an axios error from node-vault (config with X-Vault-Token and the login body) becomes a clean error', () => {
-    const axiosLike = Object.assign(new Error('timeout of 50ms exceeded'), {
-      code: 'ECONNABORTED',
-      config: { headers: { 'X-Vault-Token': 'hvs.SHOULDNEVERAPPEAR000000000000' }, data: '{"role":"app","jwt":"eyJhbGciOi.eyJzdWIi.sig"}' },
-    })
-    const e = toVaultRequestError(axiosLike, 'login', 'auth/kubernetes/login')
+  it('finds a credential inside a value, plain or base64 (standard or URL-safe, any alignment)', () => {
+    const r = new CredentialRegistry()
+    const token = 'custom-token-0123456789'
+    r.add(token)
+    assert.equal(r.contains(`prefix ${token} suffix`), true)
+    for (const pad of ['', 'x', 'xy']) {
+      const b64 = Buffer.from(`${pad}${token}!`).toString('base64')
+      assert.equal(r.contains(b64), true, `base64 with ${pad.length} bytes before`)
+      assert.equal(r.contains(b64.replace(/\+/g, '-').replace(/\//g, '_')), true)
+    }
+    assert.equal(r.contains('nothing here at all, just text'), false)
+  })
+
+  it('costs one pass over the text however many credentials are held', () => {
+    const r = new CredentialRegistry()
+    for (let i = 0; i < 20_000; i++) r.add(`credential-${i}-${'x'.repeat(16)}`)
+    // 20 000 held: still found exactly, and a miss is a miss.
+    assert.equal(r.text(`a credential-19999-${'x'.repeat(16)} b`), `a ${REDACTED} b`)
+    assert.equal(r.text('credential-20000-short'), 'credential-20000-short')
+  })
+
+  it('quote() bounds untrusted text and redacts a credential that starts inside the quoted part', () => {
+    credentials.add('quoted-credential-0123456789')
+    try {
+      const long = `key/${'a'.repeat(1_000_000)}`
+      assert.ok(quote(long).length < 260)
+      assert.match(quote(long), /1000004 characters/)
+      assert.equal(quote(`${'b'.repeat(190)}quoted-credential-0123456789`).includes('quoted-credential'), false)
+    } finally {
+      credentials.forget('quoted-credential-0123456789')
+    }
+  })
+
+  it('a VaultRequestError carries neither the token nor an unbounded quote of Vault\'s text', () => {
+    const token = 'hvs.SHOULDNEVERAPPEAR000000000000'
+    const e = new VaultRequestError('read', 'bad_request', 400, `secret/data/${'k'.repeat(5000)}`, `no handler for ${token} ${'z'.repeat(10_000)}`)
     const lines: string[] = []
-    createLogger({ level: 'debug', write: (l) => lines.push(l) }).error({ error: e, raw: axiosLike }, e.message)
-    const all = JSON.stringify(e) + e.message + e.stack + lines.join('')
-    assert.equal(e.kind, 'timeout')
-    assert.equal(/hvs\.SHOULD|eyJhbGciOi/.test(all), false)
+    createLogger({ level: 'debug', write: (l) => lines.push(l) }).error({ error: e }, e.message)
+    const all = JSON.stringify(e) + e.message + e.stack + e.vaultMessage + lines.join('')
+    assert.equal(all.includes('hvs.SHOULD'), false)
+    assert.ok(e.message.length < 700, `message of ${e.message.length} characters`)
   })
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import nock from 'nock'
+import { nockOff, nockOn } from '../support/hooks.js'
 import { KubeConfig } from '@kubernetes/client-node'
 import { Registry } from 'prom-client'
 import { ManualClock } from '../../lib/clock.js'
@@ -48,6 +49,8 @@ describe('Poller against nock on the Kubernetes API', () => {
   let clock: ManualClock
   let backend: FakeBackend
 
+  before(nockOn)
+  after(nockOff)
   beforeEach(() => {
     nock.disableNetConnect()
     clock = new ManualClock(Date.UTC(2026, 0, 1))

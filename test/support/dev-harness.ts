@@ -4,7 +4,6 @@ import { ManualClock } from '../../lib/clock.js'
 import { type DevVault, startDevVault } from '../../lib/devserver/index.js'
 import type { RoleInput } from '../../lib/devserver/store.js'
 import { createLogger } from '../../lib/log.js'
-import { createNodeVaultClient } from '../../lib/vault/client.js'
 
 export interface Harness {
   clock: ManualClock
@@ -53,8 +52,8 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const lines: string[] = []
   const address = o.address ? await o.address(dev) : dev.address
   const backend = new VaultBackend({
-    // HTTP goes through the product's default node-vault client (the one createVaultBackend builds).
-    vaultFactory: () => (o.transport === 'in-process' ? dev.inProcessClient() : createNodeVaultClient({ endpoint: address })),
+    // HTTP goes through the product's own transport over node:http (what createVaultBackend builds).
+    ...(o.transport === 'in-process' ? { vaultExchange: dev.inProcessExchange() } : { vaultAddr: address }),
     defaultVaultMountPoint: 'kubernetes',
     pollerIntervalMilliseconds: o.pollMs ?? 10_000,
     clock,
@@ -62,6 +61,8 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     registry,
     jwtProvider: { getJwt: async () => jwt.current },
     logger: createLogger({ level: 'debug', write: (l) => lines.push(l), clock }),
+    // Through a standby: its 307 leads to the active node, another origin of the same cluster.
+    ...(o.address ? { redirectOrigins: [dev.address] } : {}),
     ...o.backend,
   })
   const poll = async () => {

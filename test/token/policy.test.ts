@@ -1,79 +1,252 @@
 import assert from 'node:assert/strict'
-import type { TokenLease } from '../../lib/token/lease.js'
-import { backoffDelay, decide, effectiveThreshold, renewalCapped, type SessionState, type TokenPolicy } from '../../lib/token/policy.js'
+import type { VaultAuthResponse } from '../../lib/vault/client.js'
+import { VaultRequestError, type VaultErrorKind } from '../../lib/vault/errors.js'
+import { seedLease, type TokenLease } from '../../lib/token/lease.js'
+import {
+  afterDeadRead,
+  afterLogin,
+  afterLookup,
+  afterRenewal,
+  backoffDelay,
+  decide,
+  type Done,
+  dueActions,
+  effectiveThreshold,
+  initialState,
+  judgeDeniedRead,
+  nextDueAt,
+  renewalCapped,
+  renewalIncrement,
+  type SessionState,
+  type TokenPolicy,
+} from '../../lib/token/policy.js'
 
 const T0 = 1_000_000
 const policy: TokenPolicy = { renewThresholdSeconds: 30, lookupIntervalMs: 10_000, expirySkewSeconds: 2 }
+const canLogin = { canLogin: true }
+const staticToken = { canLogin: false }
 
 function lease(over: Partial<TokenLease> = {}): TokenLease {
   return {
-    token: 't', accessor: 'a', policies: [], renewable: true, type: 'service', expireTime: T0 + 3600_000, issueTime: T0,
-    creationTtl: 3600, explicitMaxTtl: 0, period: 0, verifiedAt: T0, maxTtlReached: false, ...over,
+    token: 't', origin: 'login', accessor: 'a', policies: [], renewable: true, type: 'service', expireTime: T0 + 3600_000, issueTime: T0,
+    creationTtl: 3600, explicitMaxTtl: 0, period: 0, verifiedAt: T0, lookedUp: true, maxTtlReached: false, ...over,
   }
 }
-const state = (l?: TokenLease, over: Partial<SessionState> = {}): SessionState => ({ lease: l, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, ...over })
+const state = (l?: TokenLease, over: Partial<SessionState> = {}): SessionState => ({ ...initialState(), lease: l, ...over })
+const err = (kind: VaultErrorKind, status?: number) => new VaultRequestError('renew', kind, status, 'auth/token/renew-self', kind)
+const auth = (leaseDuration: number, warnings: string[] = []): VaultAuthResponse => ({
+  auth: { client_token: 'new', accessor: 'b', policies: ['default'], lease_duration: leaseDuration, renewable: true, token_type: 'service', metadata: {} },
+  warnings,
+})
+const never = () => 1
 
 describe('token policy (pure)', () => {
-  it('logs in when there is no token, and names why', () => {
-    assert.deepEqual(decide(state(), T0, policy), { action: 'login', reason: 'first' })
-    assert.deepEqual(decide(state(undefined, { lostReason: 'revoked' }), T0, policy), { action: 'login', reason: 'revoked' })
+  describe('decide', () => {
+    it('logs in when there is no token, and names why', () => {
+      assert.deepEqual(decide(state(), T0, policy), { action: 'login', reason: 'first' })
+      assert.deepEqual(decide(state(undefined, { lostReason: 'revoked' }), T0, policy), { action: 'login', reason: 'revoked' })
+    })
+
+    it('answers from the cache between lookups and looks up once the interval has passed', () => {
+      const s = state(lease())
+      assert.deepEqual(decide(s, T0 + 9_999, policy), { action: 'use' })
+      assert.deepEqual(decide(s, T0 + 10_000, policy), { action: 'lookup', reason: 'interval' })
+      assert.deepEqual(decide(s, T0 + 10_000, policy, canLogin, { lookup: true }), { action: 'use' })
+    })
+
+    it('looks up when the clock stepped backwards past the last verification', () => {
+      assert.deepEqual(decide(state(lease()), T0 - 60_000, policy), { action: 'lookup', reason: 'clock_stepped_back' })
+    })
+
+    it('renews at or below the threshold, not above', () => {
+      const s = state(lease({ expireTime: T0 + 31_000 }))
+      assert.deepEqual(decide(s, T0, policy), { action: 'use' })
+      assert.deepEqual(decide(s, T0 + 1_000, policy), { action: 'renew', remainingSeconds: 30, thresholdSeconds: 30 })
+    })
+
+    it('never renews a non-renewable token: logs in before it expires, keeps it while a login backs off', () => {
+      const l = lease({ renewable: false, expireTime: T0 + 20_000 })
+      assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'not_renewable' })
+      assert.deepEqual(decide(state(l, { loginRetryAt: T0 + 5_000 }), T0, policy), { action: 'use' })
+    })
+
+    it('after a capped renewal, logs in (max_ttl) instead of renewing again', () => {
+      const l = lease({ maxTtlReached: true, expireTime: T0 + 25_000 })
+      assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'max_ttl' })
+    })
+
+    it('skips a renewal that the known explicit max TTL makes useless', () => {
+      const l = lease({ explicitMaxTtl: 3620, expireTime: T0 + 3620_000 })
+      assert.deepEqual(decide(state(l), T0 + 3595_000, policy, canLogin, { lookup: true }), { action: 'login', reason: 'max_ttl' })
+    })
+
+    it('never hands out a token the cache knows is expired (or about to be, within the skew)', () => {
+      const l = lease({ expireTime: T0 + 1_500 })
+      assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'expired' })
+      assert.deepEqual(decide(state(l, { loginRetryAt: T0 + 4_000 }), T0, policy), { action: 'backoff', retryAt: T0 + 4_000 })
+    })
+
+    it('a transient renewal failure waits for its retry time, still using the valid token', () => {
+      const l = lease({ expireTime: T0 + 20_000 })
+      assert.deepEqual(decide(state(l, { renewRetryAt: T0 + 5_000 }), T0, policy), { action: 'use' })
+      assert.deepEqual(decide(state(l, { renewRetryAt: T0 + 5_000 }), T0 + 5_000, policy, canLogin, { lookup: true }), {
+        action: 'renew',
+        remainingSeconds: 15,
+        thresholdSeconds: 30,
+      })
+    })
+
+    it('a static token is an input, not an override: looked up first, served until it ends, never "logged in"', () => {
+      const seed = seedLease('s', T0)
+      assert.deepEqual(decide(state(seed), T0, policy, staticToken), { action: 'lookup', reason: 'unverified' })
+      const ending = lease({ renewable: false, expireTime: T0 + 20_000, origin: 'seed' })
+      assert.deepEqual(decide(state(ending), T0, policy, staticToken), { action: 'use', expiring: true })
+      assert.deepEqual(decide(state(undefined, { lostReason: 'revoked' }), T0, policy, staticToken), { action: 'unavailable' })
+    })
+
+    it('a role whose tokens may not look themselves up: no lookup-self, a login at the threshold instead of a renewal', () => {
+      const s = state(lease({ lookedUp: false, expireTime: T0 + 3600_000 }), { lookupDenied: true, renewDenied: true })
+      assert.deepEqual(decide(s, T0 + 3000_000, policy), { action: 'use' })
+      assert.deepEqual(decide(s, T0 + 3570_000, policy), { action: 'login', reason: 'self_denied' })
+    })
+
+    it('each action at most once per refresh: a refresh always ends', () => {
+      const states = [state(), state(lease({ expireTime: T0 + 20_000 })), state(lease({ renewable: false, expireTime: T0 + 5_000 })), state(seedLease('s', T0))]
+      for (const s of states) {
+        for (const a of [canLogin, staticToken]) {
+          const done: Done = {}
+          for (let step = 0; step < 4; step++) {
+            const d = decide(s, T0 + 20_000, policy, a, done)
+            if (d.action !== 'lookup' && d.action !== 'renew' && d.action !== 'login') break
+            assert.equal(done[d.action], undefined, `${d.action} asked for twice`)
+            done[d.action] = true
+          }
+        }
+      }
+    })
   })
 
-  it('answers from the cache between lookups and looks up once the interval has passed', () => {
-    const s = state(lease())
-    assert.deepEqual(decide(s, T0 + 9_999, policy), { action: 'use' })
-    assert.deepEqual(decide(s, T0 + 10_000, policy), { action: 'lookup' })
-    assert.deepEqual(decide(s, T0 + 10_000, policy, { lookup: true }), { action: 'use' })
+  describe('nextDueAt: when the next action falls due', () => {
+    const cases: [string, SessionState, typeof canLogin][] = [
+      ['a fresh token', state(lease()), canLogin],
+      ['a token near its threshold', state(lease({ expireTime: T0 + 45_000 })), canLogin],
+      ['a renewal backing off', state(lease({ expireTime: T0 + 25_000 }), { renewRetryAt: T0 + 8_000 }), canLogin],
+      ['a non-renewable token', state(lease({ renewable: false, expireTime: T0 + 100_000 })), canLogin],
+      ['a capped token with a login backing off', state(lease({ maxTtlReached: true, expireTime: T0 + 40_000 }), { loginRetryAt: T0 + 20_000 }), canLogin],
+      ['an explicit max TTL', state(lease({ explicitMaxTtl: 100, expireTime: T0 + 90_000 })), canLogin],
+      ['lookups denied', state(lease({ lookedUp: false, expireTime: T0 + 120_000 }), { lookupDenied: true, renewDenied: true }), canLogin],
+      ['no token, login backing off', state(undefined, { loginRetryAt: T0 + 7_000 }), canLogin],
+      ['a static token', state(lease({ origin: 'seed', renewable: false, expireTime: T0 + 60_000 })), staticToken],
+      ['a lookup retry gate', state(lease(), { lookupRetryAt: T0 + 12_345 }), canLogin],
+    ]
+    for (const [name, s, a] of cases) {
+      it(`agrees with decide, to the millisecond: ${name}`, () => {
+        const due = nextDueAt(s, T0, policy, a)
+        assert.ok(due, 'something falls due')
+        for (const t of [T0, Math.floor((T0 + due.at) / 2), due.at - 1]) {
+          if (t < due.at && t >= T0) assert.ok(['use', 'backoff'].includes(decide(s, t, policy, a).action), `${name}: nothing due at ${t - T0} ms`)
+        }
+        assert.equal(decide(s, due.at, policy, a).action, due.action, `${name}: ${due.action} at ${due.at - T0} ms`)
+      })
+    }
+
+    it('names the renewal at the threshold and the login at the explicit max TTL', () => {
+      const l = lease({ explicitMaxTtl: 7200, expireTime: T0 + 3600_000 })
+      const due = dueActions(state(l), T0, policy)
+      assert.deepEqual(due.find((d) => d.action === 'renew'), { at: T0 + 3570_000, action: 'renew' })
+      assert.deepEqual(due.find((d) => d.action === 'login'), { at: T0 + 7170_000, action: 'login' })
+    })
   })
 
-  it('looks up when the clock stepped backwards past the last verification', () => {
-    assert.deepEqual(decide(state(lease()), T0 - 60_000, policy), { action: 'lookup' })
-  })
+  describe('transitions', () => {
+    it('a lookup-self denied to a token fresh from its login marks the identity: its tokens are alive', () => {
+      const l = lease({ lookedUp: false })
+      const denied = new VaultRequestError('lookup', 'permission_denied', 403, 'auth/token/lookup-self', '1 error occurred: permission denied')
+      const { state: s, result } = afterLookup(state(l), l, { ok: false, error: denied }, T0 + 10_000, policy)
+      assert.equal(result, 'denied')
+      assert.equal(s.lease, l)
+      assert.equal(s.lookupDenied, true)
+    })
 
-  it('renews at or below the threshold, not above', () => {
-    const s = state(lease({ expireTime: T0 + 31_000 }))
-    assert.deepEqual(decide(s, T0, policy), { action: 'use' })
-    assert.deepEqual(decide(s, T0 + 1_000, policy), { action: 'renew' })
-  })
+    it('"invalid token" on lookup drops the token, whatever came before; a plain 403 on a token once looked up does too', () => {
+      const l = lease()
+      const invalid = new VaultRequestError('lookup', 'invalid_token', 403, 'auth/token/lookup-self', 'permission denied, invalid token')
+      assert.equal(afterLookup(state(l), l, { ok: false, error: invalid }, T0, policy).state.lease, undefined)
+      const plain = new VaultRequestError('lookup', 'permission_denied', 403, 'auth/token/lookup-self', 'permission denied')
+      const after = afterLookup(state(l), l, { ok: false, error: plain }, T0, policy)
+      assert.equal(after.state.lease, undefined)
+      assert.equal(after.state.lostReason, 'revoked')
+    })
 
-  it('never renews a non-renewable token: logs in before it expires, keeps it while a login backs off', () => {
-    const l = lease({ renewable: false, expireTime: T0 + 20_000 })
-    assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'not_renewable' })
-    assert.deepEqual(decide(state(l, { loginRetryAt: T0 + 5_000 }), T0, policy), { action: 'use' })
-  })
+    it('a lookup that fails for Vault\'s own reasons keeps the token and retries after one interval', () => {
+      const l = lease()
+      const { state: s, result } = afterLookup(state(l), l, { ok: false, error: err('sealed', 503) }, T0, policy)
+      assert.equal(result, 'failure')
+      assert.equal(s.lease, l)
+      assert.equal(s.lookupRetryAt, T0 + 10_000)
+    })
 
-  it('after a capped renewal, logs in (max_ttl) instead of renewing again', () => {
-    const l = lease({ maxTtlReached: true, expireTime: T0 + 25_000 })
-    assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'max_ttl' })
-  })
+    it('renewal outcomes: capped, not renewable, past max TTL, denied, dead, transient', () => {
+      const l = lease({ expireTime: T0 + 20_000 })
+      const capped = afterRenewal(state(l), l, { ok: true, value: auth(620, ['TTL of "1h" exceeded the effective max_ttl of "10m20s"; TTL value is capped accordingly']) }, T0, policy, canLogin, never)
+      assert.equal(capped.result, 'capped')
+      assert.equal(capped.state.lease?.maxTtlReached, true)
+      assert.equal(afterRenewal(state(l), l, { ok: false, error: err('not_renewable', 400) }, T0, policy, canLogin, never).state.lease?.renewable, false)
+      assert.equal(afterRenewal(state(l), l, { ok: false, error: err('past_max_ttl', 500) }, T0, policy, canLogin, never).state.lease?.maxTtlReached, true)
+      assert.equal(afterRenewal(state(l), l, { ok: false, error: err('permission_denied', 403) }, T0, policy, canLogin, never).state.renewDenied, true)
+      assert.equal(afterRenewal(state(l), l, { ok: false, error: err('invalid_token', 403) }, T0, policy, canLogin, never).state.lease, undefined)
+      const transient = afterRenewal(state(l), l, { ok: false, error: err('unavailable', 503) }, T0, policy, canLogin, never)
+      assert.equal(transient.state.lease, l)
+      assert.equal(transient.state.renewRetryAt, T0 + 1_000)
+    })
 
-  it('skips a renewal that the known explicit max TTL makes useless', () => {
-    const l = lease({ explicitMaxTtl: 3620, expireTime: T0 + 3620_000 })
-    assert.deepEqual(decide(state(l), T0 + 3595_000, policy, { lookup: true }), { action: 'login', reason: 'max_ttl' })
-  })
+    it('recognises a capped renewal by Vault\'s warning, by an expiry that did not move, or by a lease that does not outlast the threshold', () => {
+      const l = lease({ expireTime: T0 + 25_000 })
+      assert.equal(renewalCapped(l, auth(620, ['TTL of "1h" exceeded the effective max_ttl of "10m20s"; TTL value is capped accordingly']), T0, 30), true)
+      assert.equal(renewalCapped(l, auth(25), T0, 30), true)
+      assert.equal(renewalCapped(l, auth(3600), T0, 30), false)
+      assert.equal(renewalCapped(lease({ expireTime: T0 + 25_000 }), auth(20), T0, 10), true, 'the new expiry is earlier than the old one')
+    })
 
-  it('never hands out a token the cache knows is expired (or about to be, within the skew)', () => {
-    const l = lease({ expireTime: T0 + 1_500 })
-    assert.deepEqual(decide(state(l), T0, policy), { action: 'login', reason: 'expired' })
-    assert.deepEqual(decide(state(l, { loginRetryAt: T0 + 4_000 }), T0, policy), { action: 'backoff', retryAt: T0 + 4_000 })
-  })
+    it('a static token is not given up on a short grant alone, and asks for its creation TTL back', () => {
+      const l = lease({ origin: 'seed', expireTime: T0 + 20_000, creationTtl: 3600 })
+      assert.equal(renewalCapped(l, auth(25), T0, 30, staticToken), false, 'a sticky small TTL from someone else is not the max TTL')
+      assert.equal(renewalIncrement(l, staticToken), 3600)
+      assert.equal(renewalIncrement(l, canLogin), undefined, 'auth-method tokens get their role\'s TTL without an increment')
+    })
 
-  it('a transient renewal failure waits for its retry time, still using the valid token', () => {
-    const l = lease({ expireTime: T0 + 20_000 })
-    assert.deepEqual(decide(state(l, { renewRetryAt: T0 + 5_000 }), T0, policy), { action: 'use' })
-    assert.deepEqual(decide(state(l, { renewRetryAt: T0 + 5_000 }), T0 + 5_000, policy, { lookup: true }), { action: 'renew' })
+    it('a failed login backs off: 5 min cap when Vault refused, 30 s when Vault was down or no credential could be had', () => {
+      const refused = afterLogin(state(), { ok: false, error: new VaultRequestError('login', 'bad_request', 400, 'auth/kubernetes/login', 'invalid role name') }, T0, () => 1)
+      assert.equal(refused.state.loginFailures, 1)
+      let s = refused.state
+      for (let i = 0; i < 12; i++) s = afterLogin(s, { ok: false, error: new VaultRequestError('login', 'bad_request', 400, 'auth/kubernetes/login', 'x') }, T0, () => 1).state
+      assert.equal(s.loginRetryAt - T0, 300_000)
+      let d = state()
+      for (let i = 0; i < 12; i++) d = afterLogin(d, { ok: false, error: new Error('projected token file missing') }, T0, () => 1).state
+      assert.equal(d.loginRetryAt - T0, 30_000)
+      const quota = afterLogin(state(), { ok: false, error: new VaultRequestError('login', 'rate_limited', 429, 'auth/kubernetes/login', 'quota', 60) }, T0, () => 1)
+      assert.equal(quota.state.loginRetryAt - T0, 60_000, 'Retry-After wins over the shorter backoff step')
+    })
+
+    it('a denied read: dead on "invalid token"; a policy denial once Vault confirmed the token; at most one login where lookups are denied', () => {
+      const l = lease({ verifiedAt: T0 })
+      assert.equal(judgeDeniedRead(state(l), l, 'invalid_token', T0 + 5), 'dead')
+      assert.equal(judgeDeniedRead(state(l), l, 'permission_denied', T0 - 5), 'policy')
+      assert.equal(judgeDeniedRead(state(l), l, 'permission_denied', T0 + 5), 'confirm')
+      const denied = state(l, { lookupDenied: true })
+      assert.equal(judgeDeniedRead(denied, l, 'permission_denied', T0 + 5), 'dead')
+      const after = afterDeadRead(denied, l, 'permission_denied', T0 + 10, policy)
+      assert.equal(after.deniedReadLoginAt, T0 + 10)
+      assert.equal(after.lookupDenied, false, 'the denial may have been the token dying: the next token is asked again')
+      const fresh = lease({ token: 'fresh', issueTime: T0 + 11, verifiedAt: T0 + 11 })
+      assert.equal(judgeDeniedRead({ ...after, lease: fresh, lookupDenied: true }, fresh, 'permission_denied', T0 + 20), 'policy')
+    })
   })
 
   it('a threshold at or above the token TTL falls back to half the TTL (no renewal on every poll)', () => {
     assert.equal(effectiveThreshold(lease({ creationTtl: 20 }), 30), 10)
     assert.equal(effectiveThreshold(lease({ creationTtl: 3600 }), 30), 30)
     assert.equal(effectiveThreshold(lease({ period: 40, creationTtl: 40 }), 60), 20)
-  })
-
-  it('recognises a capped renewal by Vault\'s warning or by a lease that does not outlast the threshold', () => {
-    assert.equal(renewalCapped(620, ['TTL of "1h" exceeded the effective max_ttl of "10m20s"; TTL value is capped accordingly'], 30), true)
-    assert.equal(renewalCapped(25, null, 30), true)
-    assert.equal(renewalCapped(3600, null, 30), false)
   })
 
   it('backs off exponentially with jitter in [50 %, 100 %], capped at 5 minutes', () => {

@@ -1,8 +1,12 @@
+/**
+ * Metrics and log lines for every token decision. Each renewal, login and failure is logged once, with the identity,
+ * the remaining TTL and what an operator should check; the token itself never (only its accessor).
+ */
 import type { VaultMetrics } from '../metrics.js'
-import { VaultRequestError } from '../vault/errors.js'
+import { remainingSeconds, type TokenLease } from '../token/lease.js'
+import type { Identity, SessionEvents } from '../token/session.js'
 import type { Clock, Logger } from '../types.js'
-import { remainingSeconds, type TokenLease } from './lease.js'
-import type { Identity, SessionEvents } from './session.js'
+import { VaultRequestError } from '../vault/errors.js'
 
 function who(id: Identity, lease?: TokenLease, now?: number) {
   const ttl = lease && now !== undefined ? remainingSeconds(lease, now) : undefined
@@ -19,10 +23,6 @@ const secs = (lease: TokenLease | undefined, now: number) => {
   return Number.isFinite(s) ? `${Math.max(0, Math.round(s))} s` : 'never'
 }
 
-/**
- * Metrics and log lines for every token decision. Each renewal, login and failure is logged once, with the identity,
- * the remaining TTL and what an operator should check; the token itself never (only its accessor).
- */
 export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Clock): SessionEvents {
   return {
     lookup(id, result, lease, error) {
@@ -30,6 +30,7 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
       const now = clock.now()
       if (result === 'success') logger.debug(who(id, lease, now), 'vault token looked up')
       else if (result === 'invalid') logger.warn({ ...who(id, lease, now), error: error?.message }, 'vault token is no longer valid (revoked or expired); logging in again')
+      else if (result === 'denied') logger.debug({ ...who(id, lease, now), error: error?.message }, 'vault denied lookup-self to a live token')
       else
         logger.warn(
           { ...who(id, lease, now), error: error?.message },
@@ -47,6 +48,7 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
       else if (result === 'capped')
         logger.info(fields, `vault token reached its max TTL; it expires in ${secs(lease, now)} and will be replaced by a new login before then`)
       else if (result === 'not_renewable') logger.info(fields, `vault token is not renewable; a new login will replace it before it expires in ${secs(lease, now)}`)
+      else if (result === 'denied') logger.info(fields, `vault denied renew-self; a new login will replace the token before it expires in ${secs(lease, now)}`)
       else
         logger.error(
           fields,
@@ -56,16 +58,34 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
     login(id, result, reason, lease, error, retryInMs) {
       metrics.login(id.mount, id.role, result, reason)
       const now = clock.now()
-      if (result === 'success') logger.info({ ...who(id, lease, now), decision: 'login', reason, renewable: lease?.renewable, policies: lease?.policies }, 'logged in to vault')
-      else
-        logger.error(
-          { ...who(id), decision: 'login', reason, error: error?.message, retryInSeconds: retryInMs === undefined ? undefined : Math.ceil(retryInMs / 1000) },
-          error instanceof VaultRequestError
-            ? `vault login failed; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`
-            : `vault login not attempted: no credential to log in with; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s; see the error for what is missing`,
-        )
+      if (result === 'success') {
+        logger.info({ ...who(id, lease, now), decision: 'login', reason, renewable: lease?.renewable, policies: lease?.policies }, 'logged in to vault')
+        return
+      }
+      const retry = `retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s`
+      const fields = { ...who(id), decision: 'login', reason, error: error?.message, retryInSeconds: retryInMs === undefined ? undefined : Math.ceil(retryInMs / 1000) }
+      if (!(error instanceof VaultRequestError)) {
+        logger.error(fields, `vault login not attempted: no credential to log in with; ${retry}; see the error for what is missing`)
+        return
+      }
+      switch (error.kind) {
+        case 'bad_response':
+          logger.error(fields, `vault's login answer could not be used; ${retry}; check that VAULT_ADDR points at Vault and not at a proxy error page`)
+          break
+        case 'sealed':
+        case 'unavailable':
+        case 'rate_limited':
+        case 'server':
+        case 'timeout':
+        case 'network':
+          logger.error(fields, `vault login failed: Vault is unavailable; ${retry}`)
+          break
+        default:
+          logger.error(fields, `vault login failed; ${retry}; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`)
+      }
     },
     warning(id, code, lease, detail) {
+      metrics.warning(id.mount, id.role, code)
       logger.warn({ ...who(id, lease, clock.now()), code }, detail)
     },
   }
