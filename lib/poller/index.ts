@@ -4,7 +4,7 @@ export { SyncMetrics, SYNC_CALLS_COUNT, LAST_SYNC_CALL_STATE, type SyncStatus, t
 export { buildSecretManifest, secretNeedsUpdate, ownerReferenceOf } from './secret-manifest.js'
 export { firstPollDelay, nextPollDelay, errorBackoffDelay, MAX_ERROR_BACKOFF_MS } from './schedule.js'
 export { isRolePermitted, type Verdict, type NamespaceLike } from './role-guard.js'
-export { createKubeClient, KubeApiError, type KubeClient } from './kube.js'
+export { createKubeClient, KubeApiError, kubeErrorKind, type KubeClient, type KubeErrorKind } from './kube.js'
 export { Poller, statusText } from './poller.js'
 export { ExternalSecretWatcher, watchRestartDelay } from './watcher.js'
 export { installShutdownHandlers } from './signals.js'

@@ -22,7 +22,15 @@ export class KubeApiError extends Error {
   }
 }
 
-export function statusCodeOf(err: unknown): number | undefined {
+/** What a failed Kubernetes call means to the host; decided here once, from the HTTP status. */
+export type KubeErrorKind = 'not_found' | 'conflict' | 'other'
+
+export function kubeErrorKind(err: unknown): KubeErrorKind {
+  const code = statusCodeOf(err)
+  return code === 404 ? 'not_found' : code === 409 ? 'conflict' : 'other'
+}
+
+function statusCodeOf(err: unknown): number | undefined {
   if (err instanceof KubeApiError) return err.statusCode
   const e = err as { code?: unknown; statusCode?: unknown } | null
   if (e && typeof e.code === 'number') return e.code
@@ -149,7 +157,7 @@ export function createKubeClient(kubeConfig: KubeConfig): KubeClient {
       try {
         return (await core.readNamespacedSecret({ namespace, name })) as unknown as SecretManifest
       } catch (err) {
-        if (statusCodeOf(err) === 404) return undefined
+        if (kubeErrorKind(err) === 'not_found') return undefined
         throw toKubeError(err, 'get secret')
       }
     },

@@ -3,7 +3,7 @@
 import type { Timers } from '../clock.js'
 import type { Clock, Logger } from '../types.js'
 import type { PollerConfig } from './config.js'
-import { statusCodeOf, type KubeClient } from './kube.js'
+import { kubeErrorKind, type KubeClient } from './kube.js'
 import { isRolePermitted } from './role-guard.js'
 import { errorBackoffDelay, firstPollDelay } from './schedule.js'
 import { buildSecretManifest, secretNeedsUpdate } from './secret-manifest.js'
@@ -200,7 +200,7 @@ export class Poller {
         await kube.createSecret(namespace, desired)
       } catch (err) {
         // Created meanwhile (another writer, or a watch we have not seen yet): replace it like KES did.
-        if (statusCodeOf(err) !== 409) throw err
+        if (kubeErrorKind(err) !== 'conflict') throw err
         await kube.replaceSecret(namespace, name, desired)
       }
     } else if (secretNeedsUpdate(existing, desired)) {
@@ -225,7 +225,7 @@ export class Poller {
         if (written?.metadata && generationOf(written) === generationOf(this.es)) this.es = written
         return
       } catch (err) {
-        if (statusCodeOf(err) !== 409) {
+        if (kubeErrorKind(err) !== 'conflict') {
           logger.error({ namespace, name, error: errorMessageOf(err) }, 'failure while updating status for externalsecret')
           return
         }
