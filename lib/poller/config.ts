@@ -1,4 +1,5 @@
 import { readBoolean, readInteger, readList, readString, type Env } from '../env.js'
+import { resolveSettings } from '../settings.js'
 
 /** The poller host's settings, named and defaulted as KES named them. */
 export interface PollerConfig {
@@ -17,7 +18,8 @@ export interface PollerConfig {
 }
 
 export const DEFAULT_POLLER_CONFIG: PollerConfig = {
-  pollerIntervalMilliseconds: 10000,
+  // The backend's setting: one default, one validation (lib/settings.ts).
+  pollerIntervalMilliseconds: resolveSettings({}).pollerIntervalMilliseconds,
   watchedNamespaces: [],
   instanceId: undefined,
   watchTimeoutMilliseconds: 60000,
@@ -35,10 +37,7 @@ function readPresenceFlag(env: Env, name: string): boolean {
 
 export function loadPollerConfig(env: Env = process.env): PollerConfig {
   return {
-    pollerIntervalMilliseconds: readInteger(env, 'POLLER_INTERVAL_MILLISECONDS', DEFAULT_POLLER_CONFIG.pollerIntervalMilliseconds, {
-      min: 1000,
-      max: 7 * 24 * 3600 * 1000,
-    })!,
+    pollerIntervalMilliseconds: resolveSettings({ pollerIntervalMilliseconds: env.POLLER_INTERVAL_MILLISECONDS }, { source: 'env' }).pollerIntervalMilliseconds,
     watchedNamespaces: readList(env, 'WATCHED_NAMESPACES'),
     instanceId: readString(env, 'INSTANCE_ID'),
     watchTimeoutMilliseconds: readInteger(env, 'WATCH_TIMEOUT', DEFAULT_POLLER_CONFIG.watchTimeoutMilliseconds, {
