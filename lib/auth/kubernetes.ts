@@ -4,7 +4,7 @@ import type { AuthMethod, JwtProvider } from './types.js'
 
 /** Vault's kubernetes auth method: `auth/<mount>/login` with `{ role, jwt }`, the JWT of a service account. */
 export class KubernetesAuth implements AuthMethod {
-  readonly method = 'kubernetes' as const
+  readonly method: 'kubernetes' | 'jwt' = 'kubernetes'
 
   constructor(
     readonly mount: string,
