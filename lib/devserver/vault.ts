@@ -169,7 +169,10 @@ export class VaultSemantics {
 
   // ---- dispatch ----------------------------------------------------------
 
-  handle(req: VaultRequest): VaultReply {
+  handle(request: VaultRequest): VaultReply {
+    // OpenBao: http/logical.go buildLogicalRequest: a list request's path always ends in "/".
+    const listing = request.method === 'LIST' || ((request.method === 'GET' || request.method === 'HEAD') && request.query.get('list') === 'true')
+    const req = listing && !request.path.endsWith('/') ? { ...request, path: `${request.path}/` } : request
     const { path, method } = req
     const readish = method === 'GET' || method === 'HEAD'
 
