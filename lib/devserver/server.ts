@@ -132,7 +132,8 @@ export class HttpFront {
       try {
         body = JSON.parse(raw.body)
       } catch (e) {
-        return this.finish(operation, errorReply(400, `failed to parse JSON input: ${(e as Error).message}`))
+        // OpenBao: http/json.go parseJSONRequest (older Vault says "failed to parse JSON input").
+        return this.finish(operation, errorReply(400, `failed to decode JSON input: ${(e as Error).message}`))
       }
     }
 

@@ -145,7 +145,7 @@ describe('devserver: kubernetes login', () => {
   it('400 for a body that is not JSON', async () => {
     const r = await call(vault, 'POST', 'auth/kubernetes/login', { rawBody: '{nope' })
     assert.equal(r.status, 400)
-    assert.match(r.body.errors[0], /^failed to parse JSON input/)
+    assert.match(r.body.errors[0], /^failed to decode JSON input/)
   })
 })
 
