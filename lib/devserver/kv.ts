@@ -58,12 +58,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 // ---- KV v1 ----------------------------------------------------------------------------------------------------
 
 // vault-plugin-secrets-kv: passthrough.go (handleRead, handleWrite, handleDelete, handleList, handleExistenceCheck).
+function kv1Live(mount: SecretMount, key: string): Record<string, unknown> | undefined {
+  return mount.secrets.get(key)?.[0]?.data ?? undefined
+}
+
+// Hot path (every poll's read): helpers are module functions, handlers object properties, so no closure per request
+// needs a name (tsx's keepNames would pay for each).
 export function kv1Route(mount: SecretMount, key: string, ctx: RouteContext): Route {
-  const live = () => mount.secrets.get(key)?.[0]?.data ?? undefined
   return {
-    exists: () => live() !== undefined,
+    exists: () => kv1Live(mount, key) !== undefined,
     read: () => {
-      const data = live()
+      const data = kv1Live(mount, key)
       if (!data) return notFound()
       // A `ttl` (or `lease`) key in the data sets the advisory lease_duration.
       const ttlRaw = data.ttl ?? data.lease
@@ -125,6 +130,19 @@ function invalidRoute(rest: string, ctx: RouteContext): Route {
   }
 }
 
+function kv2Versions(mount: SecretMount, key: string): SecretVersion[] {
+  return mount.secrets.get(key) ?? []
+}
+
+function kv2Current(mount: SecretMount, key: string): SecretVersion | undefined {
+  const all = kv2Versions(mount, key)
+  return all[all.length - 1]
+}
+
+function isGone(v: SecretVersion, now: number): boolean {
+  return v.destroyed || (v.deletion_time !== null && v.deletion_time <= now)
+}
+
 export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): Route {
   const m = /^(data|metadata|delete|undelete|destroy)\/(.+)$/.exec(rest)
   const metadataList = /^metadata\/?$/.test(rest) || (m?.[1] === 'metadata' && rest.endsWith('/'))
@@ -134,10 +152,7 @@ export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): R
   }
   if (!m || m[2]!.endsWith('/')) return invalidRoute(rest, ctx)
   const [, kind, key] = m as unknown as [string, string, string]
-  const versions = () => mount.secrets.get(key) ?? []
-  const exists = () => versions().length > 0
-  const current = () => versions()[versions().length - 1]
-  const gone = (v: SecretVersion) => v.destroyed || (v.deletion_time !== null && v.deletion_time <= ctx.now)
+  const exists = () => kv2Versions(mount, key).length > 0
 
   switch (kind) {
     case 'data':
@@ -145,13 +160,15 @@ export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): R
         exists,
         // vault-plugin-secrets-kv: pathDataRead (a deleted or destroyed version: 404 with its metadata).
         read: () => {
-          if (!exists()) return notFound()
+          const all = kv2Versions(mount, key)
+          if (all.length === 0) return notFound()
           const wanted = Number(ctx.query.get('version') ?? '0')
-          const v = Number.isInteger(wanted) && wanted > 0 ? versions().find((x) => x.version === wanted) : current()
+          const v = Number.isInteger(wanted) && wanted > 0 ? all.find((x) => x.version === wanted) : all[all.length - 1]
           if (!v) return notFound()
+          const gone = isGone(v, ctx.now)
           return {
-            status: gone(v) ? 404 : 200,
-            body: envelope({ requestId: ctx.requestId(), data: { data: gone(v) ? null : v.data, metadata: versionMetadata(v) } }),
+            status: gone ? 404 : 200,
+            body: envelope({ requestId: ctx.requestId(), data: { data: gone ? null : v.data, metadata: versionMetadata(v) } }),
             storageWrites: 0,
           }
         },
@@ -163,14 +180,14 @@ export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): R
           if (isObject(options) && options.cas !== undefined) {
             const cas = Number(options.cas)
             if (!Number.isInteger(cas)) return errorReply(400, 'error parsing check-and-set parameter')
-            if (cas !== (current()?.version ?? 0)) return errorReply(400, 'check-and-set parameter did not match the current version')
+            if (cas !== (kv2Current(mount, key)?.version ?? 0)) return errorReply(400, 'check-and-set parameter did not match the current version')
           }
           const v = addKv2Version(mount, key, data, ctx.now)
           return { status: 200, body: envelope({ requestId: ctx.requestId(), data: versionMetadata(v) }), storageWrites: 1 }
         },
         // vault-plugin-secrets-kv: pathDataDelete (soft-deletes the current version).
         delete: () => {
-          const v = current()
+          const v = kv2Current(mount, key)
           if (!v || v.deletion_time !== null || v.destroyed) return noContent()
           v.deletion_time = ctx.now
           return noContent(1)
@@ -181,8 +198,8 @@ export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): R
         exists,
         // vault-plugin-secrets-kv: pathMetadataRead.
         read: () => {
-          if (!exists()) return notFound()
-          const all = versions()
+          const all = kv2Versions(mount, key)
+          if (all.length === 0) return notFound()
           const last = all[all.length - 1]!
           const versionMap: Record<string, unknown> = {}
           for (const v of all) {
@@ -216,7 +233,7 @@ export function kv2Route(mount: SecretMount, rest: string, ctx: RouteContext): R
         const wanted = versionsParam(ctx.body)
         if (typeof wanted === 'string') return errorReply(400, wanted)
         let writes = 0
-        for (const v of versions()) {
+        for (const v of kv2Versions(mount, key)) {
           if (!wanted.includes(v.version)) continue
           if (kind === 'delete' && v.deletion_time === null && !v.destroyed) v.deletion_time = ctx.now
           else if (kind === 'undelete' && !v.destroyed) v.deletion_time = null

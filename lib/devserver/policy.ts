@@ -401,6 +401,18 @@ export class Acl {
   // OpenBao: ACL.AllowOperation (exact rule, then CheckAllowedFromNonExactPaths; list retries without the trailing slash).
   private bitsFor(path: string, op: AclOperation | 'capabilities'): number | undefined {
     const listing = op === 'list' || op === 'capabilities'
+    // Memoized per path: a token reads the same few paths on every poll (the soak and the benchmark send millions).
+    const key = listing ? `L${path}` : `R${path}`
+    if (this.memo.has(key)) return this.memo.get(key)
+    if (this.memo.size >= 1024) this.memo.clear()
+    const bits = this.lookup(path, listing)
+    this.memo.set(key, bits)
+    return bits
+  }
+
+  private readonly memo = new Map<string, number | undefined>()
+
+  private lookup(path: string, listing: boolean): number | undefined {
     const exact = this.exact.get(path) ?? (listing ? this.exact.get(path.replace(/\/$/, '')) : undefined)
     if (exact !== undefined) return exact
     const nonExact = this.nonExact(path)

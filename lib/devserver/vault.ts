@@ -126,8 +126,9 @@ function findMount<M>(mounts: Map<string, M>, path: string): [string, M, string]
 const roundToSecond = (ms: number) => Math.floor((ms + 500) / 1000) * 1000
 
 export class VaultSemantics {
-  /** Identity entities by (namespace, mount, alias), like Vault's identity store. */
+  /** Identity entities by (namespace, mount, alias), like Vault's identity store, and by id. */
   private readonly entities = new Map<string, Entity>()
+  private readonly entitiesById = new Map<string, Entity>()
 
   constructor(private readonly s: VaultSettings) {}
 
@@ -195,20 +196,22 @@ export class VaultSemantics {
 
     const auth = this.authenticate(req)
     if ('reply' in auth) return auth.reply
-    const withWrites = (r: VaultReply): VaultReply => ({ ...r, storageWrites: r.storageWrites + auth.writes })
-    const token = auth.token
+    const reply = this.authorizedRequest(req, auth.token)
+    return auth.writes === 0 ? reply : { ...reply, storageWrites: reply.storageWrites + auth.writes }
+  }
+
+  private authorizedRequest(req: VaultRequest, token: TokenEntry): VaultReply {
     const route = this.route(req, token)
     if ('reply' in route) {
       // Vault checks the ACL before it routes: a path no policy grants is 403 even if nothing is there.
-      const op = this.aclOperation(req, undefined)
-      if (!this.acl(token).allows(path, op)) return withWrites(errorReply(403, ACL_DENIED))
-      return withWrites(route.reply)
+      if (!this.acl(token).allows(req.path, this.aclOperation(req, undefined))) return errorReply(403, ACL_DENIED)
+      return route.reply
     }
     const op = this.aclOperation(req, route)
     // OpenBao: Core.CheckToken -> ACL.AllowOperation (multierror-wrapped permission denied).
-    if (!this.acl(token).allows(path, op)) return withWrites(errorReply(403, ACL_DENIED))
+    if (!this.acl(token).allows(req.path, op)) return errorReply(403, ACL_DENIED)
     const handler = op === 'read' ? route.read : op === 'list' ? route.list : op === 'delete' ? route.delete : op === 'patch' ? undefined : route.write
-    return withWrites(handler ? handler() : errorReply(405, UNSUPPORTED_OPERATION))
+    return handler ? handler() : errorReply(405, UNSUPPORTED_OPERATION)
   }
 
   /** Vault's HTTP method -> logical operation, and the existence check that turns a write into create or update. */
@@ -233,6 +236,9 @@ export class VaultSemantics {
   private route(req: VaultRequest, token: TokenEntry): Route | { reply: VaultReply } {
     const p = req.path
     const body = bodyOf(req)
+    // Secret reads are the hot path: straight to the mount when the path is not one of the built-in backends'.
+    const builtIn = p.startsWith('auth/') || p.startsWith('sys/') || p.startsWith('identity/') || p === 'cubbyhole' || p.startsWith('cubbyhole/')
+    if (!builtIn) return this.secretRoute(req, p, body)
     if (p === 'auth/token/lookup-self') return { read: () => this.lookupSelf(token), write: () => this.lookupSelf(token) }
     if (p === 'auth/token/renew-self') return { write: () => this.renewSelf(req, token) }
     if (p === 'auth/token/revoke-self') return { write: () => this.revokeSelf(token) }
@@ -261,6 +267,10 @@ export class VaultSemantics {
       const mounted = p.startsWith('auth/token/') || p.startsWith('sys/') || p.startsWith('identity/') || !!findMount(this.nsOf(req).auth, p.slice(5))
       if (mounted) return { reply: errorReply(404, UNSUPPORTED_PATH) }
     }
+    return this.secretRoute(req, p, body)
+  }
+
+  private secretRoute(req: VaultRequest, p: string, body: Record<string, unknown> | undefined): Route | { reply: VaultReply } {
     const found = findMount(this.nsOf(req).secrets, p)
     // OpenBao: routing.Router.routeCommon ("no handler for route", an error response: not multierror-wrapped).
     if (!found) return { reply: errorReply(404, `no handler for route "${p}". route entry not found.`) }
@@ -368,13 +378,13 @@ export class VaultSemantics {
       entity = { id, name: `entity_${id.split('-')[0]}`, namespace: normalizeNamespace(namespace), created: this.s.clock.now(), aliases: [] }
       entity.aliases.push({ id: this.uuid(), mount: `auth/${mountPath}/`, mountType: mount.type, accessor: mount.accessor, name: alias })
       this.entities.set(key, entity)
+      this.entitiesById.set(id, entity)
     }
     return entity
   }
 
   private entityById(id: string): Entity | undefined {
-    for (const e of this.entities.values()) if (e.id === id) return e
-    return undefined
+    return this.entitiesById.get(id)
   }
 
   /** Issue a token from a role at login: TTL = CalculateTTL with increment 0; renewable unless batch. */
