@@ -1079,6 +1079,7 @@ export class VaultSemantics {
 
   // ---- health ------------------------------------------------------------
 
+  // OpenBao: http/sys_health.go handleSysHealthGet / handleSysHealthHead (status codes and the *code parameters).
   health(req: VaultRequest, state: { sealed: boolean; standby: boolean }): VaultReply {
     const q = req.query
     const code = (name: string, fallback: number) => {
