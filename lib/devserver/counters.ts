@@ -27,6 +27,8 @@ export interface CounterSnapshot {
   storageWrites: number
   /** 307s answered by a standby. */
   redirects: number
+  /** Requests a standby forwarded to its active node (the active node counts them too). */
+  forwarded: number
   /** Every request that arrived with an expired, revoked or unknown token. */
   deadTokenRequests: DeadTokenRequest[]
   total: number
@@ -46,12 +48,13 @@ export class Counters {
       errors: perOperation(() => 0),
       storageWrites: 0,
       redirects: 0,
+      forwarded: 0,
       deadTokenRequests: [],
       total: 0,
     }
   }
 
-  record(operation: Operation, result: number | 'reset', extra: { storageWrites?: number; redirect?: boolean } = {}): void {
+  record(operation: Operation, result: number | 'reset', extra: { storageWrites?: number; redirect?: boolean; forwarded?: boolean } = {}): void {
     const s = this.snap
     s.total += 1
     s.requests[operation] += 1
@@ -61,6 +64,7 @@ export class Counters {
     else s.errors[operation] += 1
     s.storageWrites += extra.storageWrites ?? 0
     if (extra.redirect) s.redirects += 1
+    if (extra.forwarded) s.forwarded += 1
   }
 
   deadToken(entry: DeadTokenRequest): void {

@@ -8,8 +8,10 @@ import { type CounterSnapshot, Counters } from './counters.js'
 import { inProcessExchange } from './in-process.js'
 import type { HttpExchange } from '../vault/transport.js'
 import { type FaultHandle, type FaultSpec, Faults } from './faults.js'
-import { type ServiceAccountJwtOptions, makeServiceAccountJwt } from './jwt.js'
-import { HttpFront } from './server.js'
+import { type ServiceAccountJwtOptions, makeJwt, makeServiceAccountJwt } from './jwt.js'
+import { addKv2Version } from './kv.js'
+import { type Policy, type PolicyRule, policyFromInput } from './policy.js'
+import { HttpFront, type StandbyMode } from './server.js'
 import {
   type AuthMountType,
   DevStore,
@@ -17,6 +19,8 @@ import {
   type Role,
   type RoleInput,
   type TokenEntry,
+  type TokenRole,
+  type TokenRoleInput,
   normalizeMount,
   normalizeNamespace,
 } from './store.js'
@@ -38,8 +42,13 @@ export interface DevVaultOptions {
   maxLeaseTtlSeconds?: number
   /** Randomness for token ids and accessors (default: node:crypto). */
   random?: () => number
-  /** Start as a standby of this active node: every request but sys/health gets a 307 to it. */
+  /**
+   * Start as a standby of this active node. Every request but sys/health is forwarded to it and answered as it
+   * answers (Vault's default), or, with `standbyMode: 'redirect'`, answered with a 307 to it.
+   */
   standbyOf?: DevVault
+  /** How a standby answers: 'forward' (default for `standbyOf`, as Vault) or 'redirect' (307 + Location). */
+  standbyMode?: StandbyMode
   /** Default true: mount KV v2 at `secret/` like `vault server -dev`. */
   kvV2AtSecret?: boolean
 }
@@ -61,7 +70,10 @@ export class DevVault {
   readonly rootToken: string
   /** Switch the 403 wording at runtime (old Vault / OpenBao vs newer Vault). */
   errorWording: ErrorWording
-  readonly standbyOf?: DevVault
+  /** The active node this standby answers for (undefined on an active node, or a standby that lost its active). */
+  standbyOf?: DevVault
+  readonly standbyMode?: StandbyMode
+  private readonly wasStandby: boolean
 
   private readonly store = new DevStore()
   private readonly semantics: VaultSemantics
@@ -76,6 +88,8 @@ export class DevVault {
     this.rootToken = options.rootToken ?? `hvs.${randomBytes(18).toString('base64url').slice(0, 24)}`
     this.errorWording = options.errorWording ?? 'new'
     this.standbyOf = options.standbyOf
+    this.wasStandby = options.standbyOf !== undefined
+    this.standbyMode = this.wasStandby ? (options.standbyMode ?? 'forward') : undefined
     this.semantics = new VaultSemantics({
       clock: this.clock,
       store: this.store,
@@ -88,14 +102,13 @@ export class DevVault {
     const root = this.semantics.makeRootToken()
     this.store.ns('').tokens.set(root.id, root)
     if (options.kvV2AtSecret !== false) this.enableKv('secret', 2)
-    const active = options.standbyOf
     this.http = new HttpFront({
       clock: this.clock,
       semantics: this.semantics,
       counters: this.counterSet,
       faults: this.faultSet,
       sealed: () => this.isSealed,
-      activeAddress: active ? () => active.address : undefined,
+      standby: this.wasStandby ? { mode: this.standbyMode!, active: () => this.standbyOf?.http } : undefined,
     })
   }
 
@@ -109,7 +122,13 @@ export class DevVault {
   }
 
   get isStandby(): boolean {
-    return this.standbyOf !== undefined
+    return this.wasStandby
+  }
+
+  /** On a standby: the active node it now answers for; undefined = none (requests get Vault's "no active node" errors). */
+  setActiveNode(active: DevVault | undefined): void {
+    if (!this.wasStandby) throw new Error('dev vault: setActiveNode is for a standby (start it with standbyOf or startStandby)')
+    this.standbyOf = active
   }
 
   // ---- lifecycle -----------------------------------------------------------
@@ -153,19 +172,24 @@ export class DevVault {
     })
   }
 
-  /** A standby of this node on its own port, answering 307 to here. */
+  /**
+   * A standby of this node on its own port. Without `standbyMode` it answers 307 to here, as it did before
+   * forwarding was modelled (tests of redirects rely on it); pass `standbyMode: 'forward'` for Vault's default.
+   */
   startStandby(options: Omit<DevVaultOptions, 'standbyOf'> = {}): Promise<DevVault> {
-    return startDevVault({ clock: this.clock, ...options, standbyOf: this })
+    return startDevVault({ clock: this.clock, standbyMode: 'redirect', ...options, standbyOf: this })
   }
 
   // ---- mounts, roles, policies ----------------------------------------------
 
-  enableAuth(mount: string, type: AuthMountType, options: InNamespace & MountTuning = {}): void {
+  enableAuth(mount: string, type: AuthMountType, options: InNamespace & MountTuning & { bound_issuer?: string } = {}): void {
     this.store.ns(options.namespace).auth.set(normalizeMount(mount), {
       type,
       roles: new Map(),
+      accessor: `auth_${type}_${this.semantics.uuid().slice(0, 8)}`,
       default_lease_ttl: options.default_lease_ttl,
       max_lease_ttl: options.max_lease_ttl,
+      bound_issuer: options.bound_issuer,
     })
   }
 
@@ -177,21 +201,50 @@ export class DevVault {
     this.enableAuth(mount, 'approle', options)
   }
 
+  /** The jwt auth method (static keys: JWTs made by `makeJwt` verify). `bound_issuer`: the `iss` every JWT must carry. */
+  enableJwtAuth(mount = 'jwt', options: InNamespace & MountTuning & { bound_issuer?: string } = {}): void {
+    this.enableAuth(mount, 'jwt', options)
+  }
+
   enableKv(mount: string, version: 1 | 2, options: InNamespace & MountTuning = {}): void {
+    const uuid = this.semantics.uuid()
     this.store.ns(options.namespace).secrets.set(normalizeMount(mount), {
       type: version === 1 ? 'kv-v1' : 'kv-v2',
       secrets: new Map(),
+      accessor: `kv_${uuid.slice(0, 8)}`,
+      uuid,
       default_lease_ttl: options.default_lease_ttl,
       max_lease_ttl: options.max_lease_ttl,
     })
   }
 
-  /** Create or replace a role on an auth mount. Durations: seconds or Go strings ("1h"). */
+  /**
+   * Create or replace a role on an auth mount. Durations: seconds or Go strings ("1h"). Its service tokens are
+   * always renewable (Vault has no `renewable` on these roles): use `token_type: 'batch'` or `writeTokenRole`.
+   */
   writeRole(mount: string, name: string, input: RoleInput, options: InNamespace = {}): Role {
     const m = this.authMount(mount, options.namespace)
     const role = buildRole(name, input, m.type, () => this.semantics.uuid())
     m.roles.set(name, role)
     return { ...role }
+  }
+
+  /** A token role (`auth/token/roles/:name`), for `auth/token/create/:name`: the one way to get non-renewable service tokens. */
+  writeTokenRole(name: string, input: TokenRoleInput, options: InNamespace = {}): TokenRole {
+    const roles = this.store.ns(options.namespace).tokenRoles
+    const role = this.semantics.buildTokenRole(name, input as Record<string, unknown>, roles.get(name))
+    if (typeof role === 'string') throw new Error(`dev vault: token role "${name}": ${role}`)
+    roles.set(name, role)
+    return { ...role }
+  }
+
+  getTokenRole(name: string, options: InNamespace = {}): TokenRole | undefined {
+    const r = this.store.ns(options.namespace).tokenRoles.get(name)
+    return r ? { ...r } : undefined
+  }
+
+  deleteTokenRole(name: string, options: InNamespace = {}): boolean {
+    return this.store.ns(options.namespace).tokenRoles.delete(name)
   }
 
   /** Change some fields of an existing role; tokens see the change at their next renewal. */
@@ -222,13 +275,30 @@ export class DevVault {
     return id
   }
 
-  /** A policy = the path prefixes (after /v1/) it may read; a trailing "*" is allowed and ignored. */
-  writePolicy(name: string, readablePaths: string[], options: InNamespace = {}): void {
-    this.store.ns(options.namespace).policies.set(name, [...readablePaths])
+  /**
+   * Create or replace an ACL policy (`default` included: edit it to take the self endpoints away). `policy` is
+   * - a list of path prefixes (after /v1/) it may read: `['secret/data/app/']` = `path "secret/data/app/*" { capabilities = ["read"] }`,
+   * - rules with capabilities: `[{ path: 'secret/data/+/config', capabilities: ['read', 'list'] }]` (mixable with prefixes),
+   * - or HCL text, as `vault policy write` sends it.
+   */
+  writePolicy(name: string, policy: string | ReadonlyArray<string | PolicyRule>, options: InNamespace = {}): void {
+    const n = name.trim().toLowerCase()
+    if (n === 'root' || n === 'response-wrapping') throw new Error(`dev vault: cannot update "${n}" policy`)
+    this.store.setPolicy(this.store.ns(options.namespace), policyFromInput(n, policy))
   }
 
+  /** The policy as stored (its HCL and parsed rules), or undefined. */
+  getPolicy(name: string, options: InNamespace = {}): Policy | undefined {
+    const p = this.store.ns(options.namespace).policies.get(name.toLowerCase())
+    return p ? { ...p, rules: p.rules.map((r) => ({ ...r, capabilities: [...r.capabilities] })) } : undefined
+  }
+
+  /** Vault refuses to delete `default` and `root`; to take away what `default` grants, write it empty. */
   deletePolicy(name: string, options: InNamespace = {}): boolean {
-    return this.store.ns(options.namespace).policies.delete(name)
+    const n = name.trim().toLowerCase()
+    if (n === 'default') throw new Error('dev vault: cannot delete default policy (Vault refuses too); write it empty instead: writePolicy("default", [])')
+    if (n === 'root' || n === 'response-wrapping') throw new Error(`dev vault: cannot delete "${n}" policy`)
+    return this.store.deletePolicy(this.store.ns(options.namespace), n)
   }
 
   // ---- KV --------------------------------------------------------------------
@@ -242,11 +312,7 @@ export class DevVault {
       m.secrets.set(key, [{ version: 1, data: { ...data }, created_time: now, deletion_time: null, destroyed: false }])
       return 1
     }
-    const versions = m.secrets.get(key) ?? []
-    const version = (versions[versions.length - 1]?.version ?? 0) + 1
-    versions.push({ version, data: { ...data }, created_time: now, deletion_time: null, destroyed: false })
-    m.secrets.set(key, versions)
-    return version
+    return addKv2Version(m, key, data, now).version
   }
 
   /** KV v1: remove. KV v2: soft-delete the given versions (default: the latest). */
@@ -277,9 +343,13 @@ export class DevVault {
 
   // ---- service-account JWTs (the TokenReview stand-in) ---------------------------
 
-  /** A JWT-shaped service-account token; accepted for login unless `accept: false`. */
+  /**
+   * A JWT-shaped service-account token; accepted for login unless `accept: false`. `issuedAt` defaults to an hour
+   * before expiry, or to now on the dev Vault's clock for a longer-lived JWT (never in the future: the kubernetes
+   * auth method refuses a JWT whose iat/nbf is more than 60 s ahead).
+   */
   makeServiceAccountJwt(options: ServiceAccountJwtOptions & { accept?: boolean }): string {
-    const jwt = makeServiceAccountJwt(options)
+    const jwt = makeServiceAccountJwt({ ...options, issuedAt: options.issuedAt ?? Math.min(this.clock.now(), options.expiresAt - 3600_000) })
     if (options.accept !== false) this.acceptJwt(jwt)
     return jwt
   }
@@ -295,6 +365,16 @@ export class DevVault {
   /** Replace the whole accepted set (a key rotation: old JWTs stop working). */
   rotateJwts(accepted: string[]): void {
     this.semantics.acceptedJwts = new Set(accepted)
+  }
+
+  /**
+   * A JWT for the jwt auth method with these claims, signed by a key the mount trusts unless `accept: false`.
+   * Times are whole seconds on the dev Vault's clock: `{ sub: 'ci', aud: 'vault', exp: Math.floor(clock.now() / 1000) + 600 }`.
+   */
+  makeJwt(claims: Record<string, unknown>, options: { accept?: boolean } = {}): string {
+    const jwt = makeJwt(claims)
+    if (options.accept !== false) this.acceptJwt(jwt)
+    return jwt
   }
 
   // ---- tokens ---------------------------------------------------------------------
@@ -391,8 +471,16 @@ function seconds(field: string, v: number | string | undefined): number {
   return d.seconds
 }
 
+export const RENEWABLE_REFUSED =
+  "auth-method roles have no 'renewable' field: Vault's kubernetes, approle and jwt methods always issue renewable service tokens " +
+  "(tokenutil.PopulateTokenAuth). For a token that cannot be renewed use token_type: 'batch' on the role, or a token role " +
+  '(writeTokenRole(name, { renewable: false }) and auth/token/create/<name>); for a token that stops renewing, set token_max_ttl equal to token_ttl.'
+
 function buildRole(name: string, input: RoleInput, type: AuthMountType, uuid: () => string): Role {
+  if (input.renewable !== undefined) throw new Error(`dev vault: role "${name}": ${RENEWABLE_REFUSED}`)
   const tokenType = input.token_type === 'batch' ? 'batch' : 'service'
+  // OpenBao: builtin/credential/jwt pathRoleCreateUpdate ("a user claim must be defined on the role").
+  if (type === 'jwt' && !input.user_claim) throw new Error(`dev vault: role "${name}": a user claim must be defined on the role (user_claim, e.g. "sub")`)
   return {
     name,
     policies: [...(input.token_policies ?? input.policies ?? [])],
@@ -402,15 +490,20 @@ function buildRole(name: string, input: RoleInput, type: AuthMountType, uuid: ()
     token_explicit_max_ttl: seconds('token_explicit_max_ttl', input.token_explicit_max_ttl),
     token_type: tokenType,
     token_num_uses: input.token_num_uses ?? 0,
-    renewable: input.renewable ?? true,
+    token_no_default_policy: input.token_no_default_policy ?? false,
     bound_service_account_names: [...(input.bound_service_account_names ?? (type === 'kubernetes' ? ['*'] : []))],
     bound_service_account_namespaces: [...(input.bound_service_account_namespaces ?? (type === 'kubernetes' ? ['*'] : []))],
+    audience: input.audience ?? '',
     role_id: input.role_id ?? (type === 'approle' ? uuid() : ''),
     secret_ids: [...(input.secret_ids ?? []), ...(input.secret_id ? [input.secret_id] : [])],
+    bound_audiences: [...(input.bound_audiences ?? [])],
+    bound_subject: input.bound_subject ?? '',
+    bound_claims: { ...(input.bound_claims ?? {}) },
+    user_claim: input.user_claim ?? '',
   }
 }
 
 function roleAsInput(r: Role): RoleInput {
   const { name: _name, ...rest } = r
-  return rest
+  return { ...rest, token_type: rest.token_type }
 }

@@ -66,8 +66,10 @@ export function faultReply(spec: FaultSpec, path: string): VaultReply | 'reset' 
     case 'sealed':
       return errorReply(503, 'Vault is sealed')
     case 'no-active':
+      // OpenBao: http/handler.go respondStandby, a redirecting standby that knows no active node.
       return errorReply(503, 'no active Vault instance found')
     case 'rate-limit': {
+      // OpenBao: http/util.go rateLimitQuotaWrapping ("request path %q: %w", quotas.ErrRateLimitQuotaExceeded).
       const r = errorReply(429, `request path "${path}": rate limit quota exceeded`)
       if (spec.retryAfterSeconds !== undefined) r.headers = { 'Retry-After': String(spec.retryAfterSeconds) }
       return r

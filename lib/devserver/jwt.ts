@@ -1,6 +1,6 @@
 /**
- * Service-account JWTs for the dev server: JWT-shaped (header.payload.signature) and never
- * signature-checked. The dev server stands in for the TokenReview API by keeping a set of
+ * JWTs for the dev server: JWT-shaped (header.payload.signature) and never signature-checked. The dev server
+ * stands in for the TokenReview API (kubernetes) and for the issuer's signing keys (jwt) by keeping a set of
  * accepted JWTs; only the claims matter.
  */
 import { randomBytes } from 'node:crypto'
@@ -16,7 +16,8 @@ export interface ServiceAccountJwtOptions {
   uid?: string
   /**
    * 'projected' (default): bound token with the nested `kubernetes.io` claim (Kubernetes >= 1.21).
-   * 'legacy': the flat `kubernetes.io/serviceaccount/...` claims of secret-based tokens.
+   * 'legacy': the flat `kubernetes.io/serviceaccount/...` claims of secret-based tokens, which carry no
+   * exp, iat or nbf (they never expire; `expiresAt` is ignored).
    */
   style?: 'projected' | 'legacy'
 }
@@ -27,6 +28,9 @@ export interface ServiceAccountClaims {
   uid?: string
   /** Seconds since the epoch, when present. */
   exp?: number
+  iat?: number
+  nbf?: number
+  aud?: string[]
 }
 
 function b64url(value: object | Buffer): string {
@@ -48,7 +52,6 @@ export function makeServiceAccountJwt(options: ServiceAccountJwtOptions): string
           'kubernetes.io/serviceaccount/service-account.name': options.serviceAccount,
           'kubernetes.io/serviceaccount/service-account.uid': uid,
           sub: `system:serviceaccount:${options.namespace}:${options.serviceAccount}`,
-          exp,
         }
       : {
           aud: options.audiences ?? ['https://kubernetes.default.svc.cluster.local'],
@@ -74,17 +77,34 @@ function uidFor(namespace: string, name: string): string {
   return `${hex}-${hex.slice(0, 4)}-4${hex.slice(1, 4)}-8${hex.slice(5, 8)}-${hex}${hex.slice(0, 4)}`
 }
 
-/** Decode the payload without verifying anything; undefined when it is not JWT-shaped. */
-export function decodeServiceAccountClaims(jwt: string): ServiceAccountClaims | undefined {
+/** A JWT with these claims (times in whole seconds, as JWTs carry them), signed with a random signature. */
+export function makeJwt(claims: Record<string, unknown>): string {
+  return `${b64url({ alg: 'RS256', kid: 'dev-vault', typ: 'JWT' })}.${b64url(claims)}.${b64url(randomBytes(32))}`
+}
+
+/** The payload of a compact JWS, unverified; undefined when it is not JWT-shaped. */
+export function decodeJwtPayload(jwt: string): Record<string, unknown> | undefined {
   const parts = jwt.split('.')
   if (parts.length !== 3) return undefined
-  let payload: Record<string, unknown>
   try {
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
+    return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }
-  if (typeof payload !== 'object' || payload === null) return undefined
+}
+
+/** `aud` is a string or a list of strings (RFC 7519). */
+export function audienceOf(payload: Record<string, unknown>): string[] {
+  const aud = payload.aud
+  if (typeof aud === 'string') return [aud]
+  return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : []
+}
+
+/** Decode the payload without verifying anything; undefined when it is not JWT-shaped. */
+export function decodeServiceAccountClaims(jwt: string): ServiceAccountClaims | undefined {
+  const payload = decodeJwtPayload(jwt)
+  if (!payload) return undefined
   const nested = payload['kubernetes.io'] as
     | { namespace?: unknown; serviceaccount?: { name?: unknown; uid?: unknown } }
     | undefined
@@ -94,5 +114,50 @@ export function decodeServiceAccountClaims(jwt: string): ServiceAccountClaims | 
     name: str(nested?.serviceaccount?.name) ?? str(payload['kubernetes.io/serviceaccount/service-account.name']),
     uid: str(nested?.serviceaccount?.uid) ?? str(payload['kubernetes.io/serviceaccount/service-account.uid']),
     exp: typeof payload.exp === 'number' ? payload.exp : undefined,
+    iat: typeof payload.iat === 'number' ? payload.iat : undefined,
+    nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+    aud: audienceOf(payload),
   }
+}
+
+export interface TimeClaims {
+  exp?: number
+  iat?: number
+  nbf?: number
+}
+
+export interface JwtLeeway {
+  /** Applied to exp, nbf and iat: 60 s unless set (go-jose's jwt.DefaultLeeway). */
+  clockSkewSeconds: number
+  /** exp = latest of iat/nbf + this, when exp is missing (150 s). */
+  expirationSeconds: number
+  /** nbf = exp - this, when nbf and iat are missing (150 s). */
+  notBeforeSeconds: number
+  /** No iat, nbf or exp at all: accepted (kubernetes) or refused (jwt). */
+  allowMissing: boolean
+}
+
+/** The kubernetes auth method's validator: cap's defaults, and a JWT without time claims passes. */
+// vault-plugin-auth-kubernetes: parseAndValidateJWT -> cap jwt.Validator.ValidateAllowMissingIatNbfExp with ClockSkewLeeway 0.
+export const KUBERNETES_LEEWAY: JwtLeeway = { clockSkewSeconds: 60, expirationSeconds: 150, notBeforeSeconds: 150, allowMissing: true }
+/** The jwt auth method with a role's default leeways (expiration_leeway 150, not_before_leeway 150, clock_skew_leeway 60). */
+// OpenBao: builtin/credential/jwt pathLogin -> cap jwt.Validator.Validate.
+export const JWT_ROLE_LEEWAY: JwtLeeway = { clockSkewSeconds: 60, expirationSeconds: 150, notBeforeSeconds: 150, allowMissing: false }
+
+/** The time checks of hashicorp/cap's JWT validator, in its order and words; undefined when the JWT is current. */
+// hashicorp/cap jwt/jwt.go: Validator.validateAll (time claims).
+export function validateTimeClaims(claims: TimeClaims, nowMs: number, leeway: JwtLeeway): string | undefined {
+  const iat = claims.iat ?? 0
+  let exp = claims.exp ?? 0
+  let nbf = claims.nbf ?? 0
+  if (iat === 0 && exp === 0 && nbf === 0) {
+    return leeway.allowMissing ? undefined : 'no issued at (iat), not before (nbf), or expiration time (exp) claims in token'
+  }
+  if (exp === 0) exp = Math.max(iat, nbf) + leeway.expirationSeconds
+  if (nbf === 0) nbf = iat !== 0 ? iat : exp - leeway.notBeforeSeconds
+  const skew = leeway.clockSkewSeconds * 1000
+  if (nowMs + skew < nbf * 1000) return 'invalid not before (nbf) claim: token not yet valid'
+  if (nowMs - skew > exp * 1000) return 'invalid expiration time (exp) claim: token is expired'
+  if (iat !== 0 && nowMs + skew < iat * 1000) return 'invalid issued at (iat) claim: token issued in the future'
+  return undefined
 }

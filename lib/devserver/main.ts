@@ -1,52 +1,83 @@
 /**
- * `kes-vault-backend dev-vault`: the dev Vault standalone on a fixed port, seeded with a demo
- * role, policy and secret. Prints the address and root token for its own operator.
+ * `kes-vault-backend dev-vault` (`npm start -- dev-vault`): the dev Vault standalone on a fixed port, seeded from
+ * examples/demo/vault-seed.yaml, the same seed the in-process demo uses, so `npm start` with VAULT_ADDR and
+ * VAULT_TOKEN pointing here renders every example ExternalSecret. Prints what to type next.
  */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadYaml } from '@kubernetes/client-node'
+import { ConfigError } from '../env.js'
 import { type DevVault, startDevVault } from './dev-vault.js'
+import { type DevVaultSeed, describeSeed, seedFromYamlObject } from './seed.js'
 
 export interface DevVaultOutput {
   write(chunk: string): unknown
 }
 
-const USAGE = `usage: kes-vault-backend dev-vault [--port N] [--old-errors]
-  --port N       listen on 127.0.0.1:N (default 8200; 0 = any free port)
-  --old-errors   403 body "permission denied" like older Vault / OpenBao
+/** examples/demo/vault-seed.yaml, from lib/devserver (tsx) and dist/devserver (built) alike. */
+export const DEFAULT_SEED_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'demo', 'vault-seed.yaml')
+
+const USAGE = `usage: kes-vault-backend dev-vault [--port N] [--root-token T] [--seed FILE] [--old-errors]
+  (npm start -- dev-vault [...])
+
+The embedded dev Vault alone, in memory, on 127.0.0.1: Vault's token rules on the real clock.
+  --port N         listen on 127.0.0.1:N (default 8200; 0 = any free port)
+  --root-token T   the root token to accept (default: a new random hvs.… token, printed at start)
+  --seed FILE      seed from this YAML (default: examples/demo/vault-seed.yaml, what the demo and its dry run read)
+  --old-errors     403 body "permission denied" for an invalid token, like older Vault and OpenBao
+  --help           this text
 `
 
-export function parseDevVaultArgs(argv: string[]): { port: number; oldErrors: boolean } | { help: true } | { error: string } {
-  let port = 8200
-  let oldErrors = false
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--help' || a === '-h') return { help: true }
-    if (a === '--old-errors') oldErrors = true
-    else if (a === '--port' || a.startsWith('--port=')) {
-      const raw = a.includes('=') ? a.slice('--port='.length) : argv[++i]
-      const n = Number(raw)
-      if (raw === undefined || !/^\d+$/.test(raw) || n > 65535) return { error: `--port ${raw ?? ''} is not a port number (0-65535)` }
-      port = n
-    } else return { error: `unknown argument ${a}` }
-  }
-  return { port, oldErrors }
+export interface DevVaultArgs {
+  port: number
+  oldErrors: boolean
+  rootToken?: string
+  seedFile: string
 }
 
-/** The demo identity `npm start` and the README use. */
-export function seedDemo(vault: DevVault): void {
-  vault.enableKubernetesAuth('kubernetes')
-  vault.writePolicy('demo', ['secret/data/demo/', 'secret/metadata/demo/'])
-  vault.writeRole('kubernetes', 'demo', {
-    policies: ['demo'],
-    token_ttl: '1h',
-    token_max_ttl: '4h',
-    bound_service_account_names: ['demo'],
-    bound_service_account_namespaces: ['default'],
-  })
-  vault.putSecret('secret', 'demo/database', { username: 'demo', password: 'dev-only-password' })
+/** Parse the command's arguments; a bad one is a ConfigError (the CLI exits 78), `--help` asks for the usage. */
+export function parseDevVaultArgs(argv: string[]): DevVaultArgs | { help: true } {
+  const args: DevVaultArgs = { port: 8200, oldErrors: false, seedFile: DEFAULT_SEED_FILE }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const eq = a.indexOf('=')
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a
+    const value = () => {
+      const v = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i]
+      if (v === undefined || v === '') throw new ConfigError(name, `${name} needs a value\n${USAGE}`)
+      return v
+    }
+    if (name === '--help' || name === '-h') return { help: true }
+    if (name === '--old-errors') args.oldErrors = true
+    else if (name === '--port') {
+      const raw = value()
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError('--port', `--port ${raw} is not a port number; expected 0-65535 (0 = any free port)`)
+      args.port = Number(raw)
+    } else if (name === '--root-token') args.rootToken = value()
+    else if (name === '--seed') args.seedFile = path.resolve(value())
+    else throw new ConfigError(name, `unknown argument ${a}\n${USAGE}`)
+  }
+  return args
+}
+
+async function readSeed(file: string): Promise<DevVaultSeed> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (e) {
+    throw new ConfigError('--seed', `--seed ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  try {
+    return (loadYaml<DevVaultSeed>(text) ?? {}) as DevVaultSeed
+  } catch (e) {
+    throw new ConfigError('--seed', `--seed ${file} is not valid YAML: ${(e as Error).message}`)
+  }
 }
 
 /**
- * Start the dev Vault and print how to reach it. Resolves with the running server (the caller
- * owns its life: close it on SIGINT); rejects on bad arguments or a port in use.
+ * Start the dev Vault and print how to reach it. Resolves with the running server (the caller owns its life: close
+ * it on SIGINT), or undefined after --help; rejects with a ConfigError on bad arguments or seed, or when the port is taken.
  */
 export async function runDevVault(argv: string[], out: DevVaultOutput): Promise<DevVault | undefined> {
   const args = parseDevVaultArgs(argv)
@@ -54,19 +85,40 @@ export async function runDevVault(argv: string[], out: DevVaultOutput): Promise<
     out.write(USAGE)
     return undefined
   }
-  if ('error' in args) throw new Error(`${args.error}\n${USAGE}`)
-  const vault = await startDevVault({ port: args.port, errorWording: args.oldErrors ? 'old' : 'new' })
-  seedDemo(vault)
+  const seed = await readSeed(args.seedFile)
+  let vault: DevVault
+  try {
+    vault = await startDevVault({ port: args.port, rootToken: args.rootToken, errorWording: args.oldErrors ? 'old' : 'new' })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ConfigError('--port', `port ${args.port} is in use (another Vault?); pass --port N, or --port 0 for any free port`)
+    throw e
+  }
+  try {
+    seedFromYamlObject(vault, seed)
+  } catch (e) {
+    await vault.close()
+    throw new ConfigError('--seed', `${args.seedFile}: ${(e as Error).message}`)
+  }
+  const seedName = path.relative(process.cwd(), args.seedFile) || args.seedFile
   out.write(
     [
-      'Dev Vault is running in memory (data is lost on exit; never use it for real secrets).',
+      `Dev Vault listening on ${vault.address}: in memory (lost on exit), never for real secrets.`,
+      `Seeded from ${seedName}:`,
+      ...describeSeed(seed).map((l) => `  ${l}`),
+      '',
+      'In another terminal, point the backend (or the vault CLI) at it:',
       '',
       `    export VAULT_ADDR='${vault.address}'`,
       `    export VAULT_TOKEN='${vault.rootToken}'`,
+      '    npm start          # dry run: renders examples/demo/externalsecrets.yaml from this Vault into out/secrets/',
       '',
-      'Seeded: auth/kubernetes role "demo" (service account default/demo, ttl 1h, max 4h),',
-      '        policy "demo" (reads secret/data/demo/), secret secret/demo/database (KV v2).',
-      `Try:    curl -s -H "X-Vault-Token: $VAULT_TOKEN" $VAULT_ADDR/v1/secret/data/demo/database`,
+      'Change a secret and run the dry run again (KV v2 at secret/):',
+      '',
+      `    curl -s -H "X-Vault-Token: $VAULT_TOKEN" -X POST -d '{"data":{"username":"app","password":"s3cr3t"}}' $VAULT_ADDR/v1/secret/data/app/database`,
+      `    curl -s -H "X-Vault-Token: $VAULT_TOKEN" $VAULT_ADDR/v1/secret/data/app/database`,
+      '    vault kv put secret/app/database username=app password=s3cr3t     # or with the Vault CLI',
+      '    vault kv get secret/app/database',
+      '',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

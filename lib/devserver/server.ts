@@ -1,6 +1,7 @@
 /**
- * The HTTP edge: parse a request, apply standby/faults/seal, ask the Vault semantics, count,
- * and write Vault's JSON back. Listening can be stopped and resumed on the same port.
+ * The HTTP edge: parse a request, apply standby/faults/seal, ask the Vault semantics, count, and write Vault's
+ * JSON back. Listening can be stopped and resumed on the same port. A standby forwards to its active node (Vault's
+ * default) or answers 307 (redirect mode, or a client that sends X-Vault-No-Request-Forwarding).
  */
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -9,15 +10,29 @@ import type { Counters } from './counters.js'
 import { type Faults, faultReply } from './faults.js'
 import { type Operation, type VaultReply, type VaultRequest, type VaultSemantics, classify, errorReply } from './vault.js'
 
+export type StandbyMode = 'forward' | 'redirect'
+
 export interface FrontState {
   clock: Clock
   semantics: VaultSemantics
   counters: Counters
   faults: Faults
   sealed: () => boolean
-  /** Set on a standby: where every request (except sys/health) is redirected. */
-  activeAddress?: () => string
+  /** Set on a standby: how it answers and who the active node is now (undefined = none). */
+  standby?: { mode: StandbyMode; active: () => HttpFront | undefined }
 }
+
+/** A request as it arrived, before any Vault logic (what a standby forwards). */
+export interface RawRequest {
+  method: string
+  url: URL
+  headers: Record<string, string | undefined>
+  body: string
+}
+
+/** What goes back on the wire; `reset` = the connection dies mid-response. */
+export type Wire = { status: number; headers: Record<string, string>; body?: string }
+export type Exchanged = Wire | { reset: true }
 
 export class HttpFront {
   private readonly server: http.Server
@@ -30,7 +45,7 @@ export class HttpFront {
   constructor(private readonly st: FrontState) {
     this.server = http.createServer((req, res) => {
       this.serve(req, res).catch(() => {
-        if (!res.headersSent) writeReply(res, errorReply(500, 'internal error'))
+        if (!res.headersSent) writeReply(res, toWire(errorReply(500, 'internal error')))
         else res.destroy()
       })
     })
@@ -78,60 +93,73 @@ export class HttpFront {
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const method = (req.method ?? 'GET').toUpperCase()
-    const raw = await readBody(req)
+    const raw: RawRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      url: new URL(req.url ?? '/', 'http://127.0.0.1'),
+      headers: { 'x-vault-token': header(req, 'x-vault-token'), authorization: header(req, 'authorization'), 'x-vault-namespace': header(req, 'x-vault-namespace'), 'x-vault-no-request-forwarding': header(req, 'x-vault-no-request-forwarding') },
+      body: await readBody(req),
+    }
+    const out = await this.exchange(raw)
+    if (!this.listening) {
+      res.destroy()
+      return
+    }
+    if ('reset' in out) {
+      // Headers and half a body, then the connection dies: the client sees ECONNRESET / "aborted".
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' })
+      res.write('{"request_id":"')
+      setImmediate(() => res.socket?.destroy())
+      return
+    }
+    writeReply(res, out)
+  }
+
+  /** One request through this node: standby handling, faults, seal, Vault's semantics, counters. */
+  async exchange(raw: RawRequest): Promise<Exchanged> {
+    const { method, url } = raw
     if (!url.pathname.startsWith('/v1/')) {
       this.st.counters.record('other', 404)
-      writeReply(res, errorReply(404))
-      return
+      return toWire(errorReply(404))
     }
     const path = decodeURIComponent(url.pathname.slice(4)).replace(/^\/+|\/+$/g, '')
     const operation = classify(method, path)
 
-    const active = this.st.activeAddress
-    if (active && path !== 'sys/health') {
-      // A standby answers with the active node's address and the same path and query.
-      this.st.counters.record(operation, 307, { redirect: true })
-      res.writeHead(307, { Location: `${active()}${url.pathname}${url.search}`, 'Content-Length': '0' })
-      res.end()
-      return
-    }
+    const standby = this.st.standby
+    if (standby && path !== 'sys/health') return this.fromStandby(standby, raw, operation)
 
     let body: unknown
-    if (raw.length > 0) {
+    if (raw.body.length > 0) {
       try {
-        body = JSON.parse(raw)
+        body = JSON.parse(raw.body)
       } catch (e) {
-        const reply = errorReply(400, `failed to parse JSON input: ${(e as Error).message}`)
-        this.finish(res, operation, reply)
-        return
+        // OpenBao: http/json.go parseJSONRequest (older Vault says "failed to parse JSON input").
+        return this.finish(operation, errorReply(400, `failed to decode JSON input: ${(e as Error).message}`))
       }
     }
 
     const hit = this.st.faults.take(operation, path, method)
     if (hit.latencyMs > 0) await this.delay(hit.latencyMs)
-    if (!this.listening) {
-      res.destroy()
-      return
-    }
+    if (!this.listening) return { reset: true }
     if (hit.fault) {
       const answer = faultReply(hit.fault, path)
-      if (answer === 'reset') return this.reset(res, operation)
-      if (answer !== 'latency') return this.finish(res, operation, answer)
+      if (answer === 'reset') {
+        this.st.counters.record(operation, 'reset')
+        return { reset: true }
+      }
+      if (answer !== 'latency') return this.finish(operation, answer)
     }
 
     const vreq: VaultRequest = {
       method,
       path,
       query: url.searchParams,
-      namespace: header(req, 'x-vault-namespace') ?? '',
-      token: tokenOf(req),
+      namespace: raw.headers['x-vault-namespace'] ?? '',
+      token: tokenOf(raw.headers),
       body,
     }
     let reply: VaultReply
     if (path === 'sys/health') {
-      reply = this.st.semantics.health(vreq, { sealed: this.st.sealed(), standby: active !== undefined })
+      reply = this.st.semantics.health(vreq, { sealed: this.st.sealed(), standby: standby !== undefined })
     } else if (this.st.sealed()) {
       reply = errorReply(503, 'Vault is sealed')
     } else {
@@ -140,20 +168,31 @@ export class HttpFront {
     if (reply.deadToken) {
       this.st.counters.deadToken({ operation, path, reason: reply.deadToken, at: this.st.clock.now() })
     }
-    this.finish(res, operation, reply)
+    return this.finish(operation, reply)
   }
 
-  private finish(res: http.ServerResponse, operation: Operation, reply: VaultReply): void {
+  // OpenBao: http/handler.go forwardRequest (forward to the active node; 307 via respondStandby when asked or when
+  // forwarding fails; 500 when no active node is known) and respondStandby (503 when there is no leader to redirect to).
+  private async fromStandby(standby: NonNullable<FrontState['standby']>, raw: RawRequest, operation: Operation): Promise<Exchanged> {
+    const active = standby.active()
+    const redirect = (): Exchanged => {
+      if (!active) return this.finish(operation, errorReply(503, 'no active Vault instance found'))
+      // The active node's address with the same path and query.
+      this.st.counters.record(operation, 307, { redirect: true })
+      return { status: 307, headers: { Location: `${active.address}${raw.url.pathname}${raw.url.search}`, 'Content-Length': '0' } }
+    }
+    if (standby.mode === 'redirect' || raw.headers['x-vault-no-request-forwarding']) return redirect()
+    if (!active) return this.finish(operation, errorReply(500, 'local node not active but active cluster node not found'))
+    if (!active.listening) return redirect()
+    const out = await active.exchange(raw)
+    if ('reset' in out) return redirect()
+    this.st.counters.record(operation, out.status, { forwarded: true })
+    return out
+  }
+
+  private finish(operation: Operation, reply: VaultReply): Exchanged {
     this.st.counters.record(operation, reply.status, { storageWrites: reply.storageWrites })
-    writeReply(res, reply)
-  }
-
-  private reset(res: http.ServerResponse, operation: Operation): void {
-    this.st.counters.record(operation, 'reset')
-    // Headers and half a body, then the connection dies: the client sees ECONNRESET / "aborted".
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' })
-    res.write('{"request_id":"')
-    setImmediate(() => res.socket?.destroy())
+    return toWire(reply)
   }
 
   private delay(ms: number): Promise<void> {
@@ -171,20 +210,16 @@ export class HttpFront {
   }
 }
 
-function writeReply(res: http.ServerResponse, reply: VaultReply): void {
+function toWire(reply: VaultReply): Wire {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store', ...reply.headers }
-  if (reply.body === undefined) {
-    res.writeHead(reply.status, headers)
-    res.end()
-    return
-  }
+  if (reply.body === undefined) return { status: reply.status, headers }
   const text = JSON.stringify(reply.body)
-  res.writeHead(reply.status, {
-    ...headers,
-    'Content-Type': 'application/json',
-    'Content-Length': String(Buffer.byteLength(text)),
-  })
-  res.end(text)
+  return { status: reply.status, headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) }, body: text }
+}
+
+function writeReply(res: http.ServerResponse, out: Wire): void {
+  res.writeHead(out.status, out.headers)
+  res.end(out.body)
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
@@ -192,10 +227,10 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-function tokenOf(req: http.IncomingMessage): string | undefined {
-  const direct = header(req, 'x-vault-token')
+function tokenOf(headers: RawRequest['headers']): string | undefined {
+  const direct = headers['x-vault-token']
   if (direct) return direct
-  const m = /^Bearer\s+(.+)$/i.exec(header(req, 'authorization') ?? '')
+  const m = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '')
   return m?.[1]?.trim()
 }
 

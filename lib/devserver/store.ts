@@ -2,10 +2,14 @@
  * The dev Vault's state: namespaces, each with its mounts, roles, policies, tokens and KV data.
  * Plain data and small mutations; Vault's behaviour on top of it lives in `vault.ts`.
  */
+import { DEFAULT_POLICY_HCL, type Policy, parsePolicy } from './policy.js'
 
 export type TokenType = 'service' | 'batch'
 
-/** A role as Vault's kubernetes and approle auth methods store it (durations in seconds). */
+/**
+ * A role as Vault's kubernetes, approle and jwt auth methods store it (durations in seconds). Its tokens are
+ * always renewable unless batch (tokenutil.PopulateTokenAuth): there is no `renewable` on an auth-method role.
+ */
 export interface Role {
   name: string
   policies: string[]
@@ -15,14 +19,21 @@ export interface Role {
   token_explicit_max_ttl: number
   token_type: TokenType
   token_num_uses: number
-  /** Not a Vault role field: lets tests issue non-renewable service tokens from a login. */
-  renewable: boolean
+  /** The token gets only the role's policies, not `default` (then lookup-self and renew-self are 403). */
+  token_no_default_policy: boolean
   /** kubernetes: ["*"] or names. */
   bound_service_account_names: string[]
   bound_service_account_namespaces: string[]
+  /** kubernetes: the `aud` the service-account JWT must carry ("" = not checked). */
+  audience: string
   /** approle */
   role_id: string
   secret_ids: string[]
+  /** jwt: the `aud` values (one must match), `sub`, other exact claims, and the claim that names the user. */
+  bound_audiences: string[]
+  bound_subject: string
+  bound_claims: Record<string, string | number | boolean | Array<string | number | boolean>>
+  user_claim: string
 }
 
 /** What callers pass to seed a role: durations as seconds or Go strings ("1h"). */
@@ -35,15 +46,55 @@ export interface RoleInput {
   token_explicit_max_ttl?: number | string
   token_type?: TokenType | 'default'
   token_num_uses?: number
+  token_no_default_policy?: boolean
+  /**
+   * Refused: auth-method roles have no such field; their service tokens are always renewable. For a token that
+   * cannot be renewed use `token_type: 'batch'`, or a token role (`writeTokenRole`) with `renewable: false`.
+   */
   renewable?: boolean
   bound_service_account_names?: string[]
   bound_service_account_namespaces?: string[]
+  audience?: string
   role_id?: string
   secret_ids?: string[]
   secret_id?: string
+  bound_audiences?: string[]
+  bound_subject?: string
+  bound_claims?: Record<string, string | number | boolean | Array<string | number | boolean>>
+  user_claim?: string
 }
 
-export type AuthMountType = 'kubernetes' | 'approle'
+/** A token role (`auth/token/roles/:name`), used by `auth/token/create/:name`. */
+export interface TokenRole {
+  name: string
+  allowed_policies: string[]
+  disallowed_policies: string[]
+  orphan: boolean
+  /** Default true; false gives non-renewable service tokens, the only way Vault issues those. */
+  renewable: boolean
+  path_suffix: string
+  /** 'default-service' (default), 'default-batch', 'service' or 'batch'. */
+  token_type: 'default-service' | 'default-batch' | 'service' | 'batch'
+  token_period: number
+  token_explicit_max_ttl: number
+  token_num_uses: number
+  token_no_default_policy: boolean
+}
+
+export interface TokenRoleInput {
+  allowed_policies?: string[]
+  disallowed_policies?: string[]
+  orphan?: boolean
+  renewable?: boolean
+  path_suffix?: string
+  token_type?: TokenRole['token_type'] | 'default'
+  token_period?: number | string
+  token_explicit_max_ttl?: number | string
+  token_num_uses?: number
+  token_no_default_policy?: boolean
+}
+
+export type AuthMountType = 'kubernetes' | 'approle' | 'jwt'
 export type SecretMountType = 'kv-v1' | 'kv-v2'
 
 export interface MountTuning {
@@ -55,6 +106,9 @@ export interface MountTuning {
 export interface AuthMount extends MountTuning {
   type: AuthMountType
   roles: Map<string, Role>
+  accessor: string
+  /** jwt: the `iss` every JWT must carry ("" = not checked). */
+  bound_issuer?: string
 }
 
 export interface SecretVersion {
@@ -67,6 +121,8 @@ export interface SecretVersion {
 
 export interface SecretMount extends MountTuning {
   type: SecretMountType
+  accessor: string
+  uuid: string
   /** kv-v1: one entry per path, versions = [the only one]. kv-v2: every version kept. */
   secrets: Map<string, SecretVersion[]>
 }
@@ -92,19 +148,27 @@ export interface TokenEntry {
   orphan: boolean
   lastRenewal: number | null
   entity_id: string
-  /** The role the token came from; its TTLs are re-read at renewal. */
+  /** The auth-method role the token came from; its TTLs are re-read at renewal. */
   role?: { mount: string; name: string }
-  /** For auth/token/create tokens: the requested ttl, used again at renewal. */
-  tokenTtl: number
+  /** The token role (auth/token/create/:role) it came from; its period and explicit max TTL are re-read at renewal. */
+  tokenRole?: string
+  /**
+   * TTL of the auth stored with the token's lease: set at creation, replaced by each renewal's result. A
+   * token-store token renews to it again when no increment is given (sticky); auth-method tokens use their role's.
+   */
+  leaseTtl: number
   /** Accessor of the parent (auth/token/create children die with their parent). */
   parent?: string
+  /** The token's private cubbyhole/ storage; it dies with the token. */
+  cubbyhole: Map<string, Record<string, unknown>>
 }
 
 export interface Namespace {
   auth: Map<string, AuthMount>
   secrets: Map<string, SecretMount>
-  /** policy name -> path prefixes it may read. */
-  policies: Map<string, string[]>
+  /** ACL policies by name; `default` exists from the start, as in Vault. */
+  policies: Map<string, Policy>
+  tokenRoles: Map<string, TokenRole>
   tokens: Map<string, TokenEntry>
 }
 
@@ -120,16 +184,38 @@ export function normalizeMount(mount: string): string {
   return mount.replace(/^\/+|\/+$/g, '')
 }
 
+function newNamespace(): Namespace {
+  // OpenBao: policy.Store.LoadDefaultPolicies: every namespace starts with the default policy.
+  return { auth: new Map(), secrets: new Map(), policies: new Map([['default', parsePolicy('default', DEFAULT_POLICY_HCL)]]), tokenRoles: new Map(), tokens: new Map() }
+}
+
 export class DevStore {
   private readonly namespaces = new Map<string, Namespace>()
   /** Tokens revoked (by any path), remembered so a later use is recorded as 'revoked'. */
   readonly revoked = new Set<string>()
+  /** Bumped by every policy change, so cached ACLs are rebuilt. */
+  policyEpoch = 0
+
+  setPolicy(ns: Namespace, policy: Policy): void {
+    ns.policies.set(policy.name, policy)
+    this.policyEpoch++
+  }
+
+  deletePolicy(ns: Namespace, name: string): boolean {
+    this.policyEpoch++
+    return ns.policies.delete(name)
+  }
+
+  /** A namespace nobody created: what a read sees there (only the default policy). */
+  blankNs(): Namespace {
+    return newNamespace()
+  }
 
   ns(name: string | undefined): Namespace {
     const key = normalizeNamespace(name)
     let ns = this.namespaces.get(key)
     if (!ns) {
-      ns = { auth: new Map(), secrets: new Map(), policies: new Map(), tokens: new Map() }
+      ns = newNamespace()
       this.namespaces.set(key, ns)
     }
     return ns

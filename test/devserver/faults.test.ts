@@ -44,7 +44,7 @@ describe('devserver: sys/health', () => {
     assert.equal(sealed.body.sealed, true)
     vault.unseal()
 
-    const standby = await vault.startStandby()
+    const standby = await vault.startStandby({ standbyMode: 'forward' })
     try {
       const s = await call(standby, 'GET', 'sys/health')
       assert.equal(s.status, 429)
@@ -139,54 +139,6 @@ describe('devserver: faults', () => {
     await vault.startListening()
     assert.equal(vault.address, address)
     assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token })).status, 200)
-  })
-})
-
-describe('devserver: standby 307', () => {
-  let vault: DevVault
-  let standby: DevVault
-  let clock: ManualClock
-  beforeEach(async () => {
-    ;({ vault, clock } = await appVault())
-    standby = await vault.startStandby()
-    vault.putSecret('secret', 'app/db', { foo: 'bar' })
-  })
-  afterEach(async () => {
-    await standby.close()
-    await vault.close()
-  })
-
-  it('answers 307 with Location = active address + same path and query, GET and POST', async () => {
-    const get = await call(standby, 'GET', 'secret/data/app/db?version=1', { token: vault.rootToken })
-    assert.equal(get.status, 307)
-    assert.equal(get.headers.get('location'), `${vault.address}/v1/secret/data/app/db?version=1`)
-    const post = await call(standby, 'POST', 'auth/token/renew-self', { token: vault.rootToken, body: { increment: 60 } })
-    assert.equal(post.status, 307)
-    assert.equal(post.headers.get('location'), `${vault.address}/v1/auth/token/renew-self`)
-    assert.equal(standby.counters().redirects, 2)
-    assert.equal(vault.counters().total, 0)
-  })
-
-  it('node-vault follows the redirect for GET and POST and the X-Vault-Token survives it', async () => {
-    const jwt = vault.makeServiceAccountJwt({ namespace: 'default', serviceAccount: 'app', expiresAt: clock.now() + HOUR })
-    const client = nodeVault({ endpoint: standby.address })
-    const login = await client.kubernetesLogin({ role: 'app', jwt, mount_point: 'kubernetes' })
-    assert.equal(login.auth.lease_duration, 3600)
-    const lookup = await client.tokenLookupSelf()
-    assert.equal(lookup.data.id, login.auth.client_token)
-    const renew = await client.tokenRenewSelf({ increment: 600 })
-    assert.equal(renew.auth.lease_duration, 600)
-    const read = await client.read('secret/data/app/db')
-    assert.deepEqual(read.data.data, { foo: 'bar' })
-
-    assert.equal(standby.counters().redirects, 4)
-    const active = vault.counters()
-    assert.deepEqual(
-      [active.requests.login, active.requests.lookup, active.requests.renew, active.requests.read],
-      [1, 1, 1, 1],
-    )
-    assert.deepEqual(active.deadTokenRequests, [])
-    assert.equal(active.errors.lookup + active.errors.renew + active.errors.read, 0)
   })
 })
 

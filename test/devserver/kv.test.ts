@@ -69,7 +69,7 @@ describe('devserver: KV reads and policies', () => {
     assert.equal(destroyed.body.data.metadata.destroyed, true)
   })
 
-  it('KV v2: missing path and a read without data/ are bare 404s', async () => {
+  it('KV v2: a missing path is a bare 404; a read without data/ is 404 with the KV plugin\'s warning (KES #439, #857)', async () => {
     vault.writePolicy('app', ['secret/'])
     vault.putSecret('secret', 'app/db', { foo: 'bar' })
     const missing = await call(vault, 'GET', 'secret/data/app/nope', { token })
@@ -77,14 +77,28 @@ describe('devserver: KV reads and policies', () => {
     assert.deepEqual(missing.body, { errors: [] })
     const noData = await call(vault, 'GET', 'secret/app/db', { token })
     assert.equal(noData.status, 404)
-    assert.deepEqual(noData.body, { errors: [] })
+    assert.deepEqual(Object.keys(noData.body).sort(), ENVELOPE_KEYS)
+    assert.equal(noData.body.data, null)
+    assert.deepEqual(noData.body.warnings, [
+      "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation.",
+    ])
+    const put = await call(vault, 'POST', 'secret/app/db', { token: vault.rootToken, body: { foo: 'x' } })
+    assert.equal(put.status, 404)
+    assert.match(put.body.warnings[0], /use 'vault kv put' for this operation/)
   })
 
-  it('a valid token without a policy for the path: 403 permission denied without "invalid token"', async () => {
+  it('a read without data/ by a token whose policy covers only data/: the ACL answers first (403, not 404)', async () => {
+    vault.putSecret('secret', 'app/db', { foo: 'bar' })
+    const r = await call(vault, 'GET', 'secret/app/db', { token })
+    assert.equal(r.status, 403)
+    assert.deepEqual(r.body, { errors: ['1 error occurred:\n\t* permission denied\n\n'] })
+  })
+
+  it('a valid token without a policy for the path: 403 multierror-wrapped permission denied, without "invalid token"', async () => {
     vault.putSecret('secret', 'other/db', { foo: 'bar' })
     const r = await call(vault, 'GET', 'secret/data/other/db', { token })
     assert.equal(r.status, 403)
-    assert.deepEqual(r.body, { errors: ['permission denied'] })
+    assert.deepEqual(r.body, { errors: ['1 error occurred:\n\t* permission denied\n\n'] })
     assert.deepEqual(vault.counters().deadTokenRequests, [])
   })
 
@@ -98,9 +112,11 @@ describe('devserver: KV reads and policies', () => {
     ])
   })
 
-  it('unknown mount: 404 for the root token; writes are 405', async () => {
-    assert.deepEqual((await call(vault, 'GET', 'nowhere/x', { token: vault.rootToken })).body, { errors: [] })
-    assert.equal((await call(vault, 'POST', 'secret/data/app/db', { token: vault.rootToken, body: { data: {} } })).status, 405)
+  it('unknown mount: 404 "no handler for route" for the root token, 403 for a token without a policy for it', async () => {
+    const r = await call(vault, 'GET', 'nowhere/x', { token: vault.rootToken })
+    assert.equal(r.status, 404)
+    assert.deepEqual(r.body, { errors: ['no handler for route "nowhere/x". route entry not found.'] })
+    assert.equal((await call(vault, 'GET', 'nowhere/x', { token })).status, 403)
   })
 })
 

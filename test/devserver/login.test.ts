@@ -67,12 +67,28 @@ describe('devserver: kubernetes login', () => {
     assert.deepEqual(r.body, { errors: ['invalid role name "foo"'] })
   })
 
-  it('403 for an expired JWT, judged on the injected clock', async () => {
+  it('403 for an expired JWT, judged on the injected clock with the plugin\'s 60 s clock-skew leeway', async () => {
     const jwt = jwtFor('default', 'app', 10 * 60_000)
-    await clock.advance(10 * 60_000)
+    // vault-plugin-auth-kubernetes validates with hashicorp/cap: still accepted up to 60 s past exp.
+    await clock.advance(10 * 60_000 + 60_000)
+    assert.equal((await call(vault, 'POST', 'auth/kubernetes/login', { body: { role: 'app', jwt } })).status, 200)
+    await clock.advance(1_000)
     const r = await call(vault, 'POST', 'auth/kubernetes/login', { body: { role: 'app', jwt } })
     assert.equal(r.status, 403)
     assert.deepEqual(r.body, { errors: ['invalid expiration time (exp) claim: token is expired'] })
+  })
+
+  it('403 for a JWT issued more than 60 s in the future, and for an audience the role does not expect', async () => {
+    const future = vault.makeServiceAccountJwt({ namespace: 'default', serviceAccount: 'app', issuedAt: clock.now() + 61_000, expiresAt: clock.now() + HOUR })
+    const r = await call(vault, 'POST', 'auth/kubernetes/login', { body: { role: 'app', jwt: future } })
+    assert.equal(r.status, 403)
+    assert.deepEqual(r.body, { errors: ['invalid not before (nbf) claim: token not yet valid'] })
+    vault.writeRole('kubernetes', 'aud', { policies: ['app'], audience: 'vault' })
+    const wrongAud = await call(vault, 'POST', 'auth/kubernetes/login', { body: { role: 'aud', jwt: jwtFor() } })
+    assert.equal(wrongAud.status, 403)
+    assert.deepEqual(wrongAud.body, { errors: ['invalid audience (aud) claim: audience claim does not match any expected audience'] })
+    const rightAud = vault.makeServiceAccountJwt({ namespace: 'default', serviceAccount: 'app', expiresAt: clock.now() + HOUR, audiences: ['vault'] })
+    assert.equal((await call(vault, 'POST', 'auth/kubernetes/login', { body: { role: 'aud', jwt: rightAud } })).status, 200)
   })
 
   it('403 for a service account or namespace the role does not bind', async () => {
@@ -119,16 +135,17 @@ describe('devserver: kubernetes login', () => {
     assert.deepEqual(r.body.warnings, ['TTL of "1h" exceeded the effective max_ttl of "10m"; TTL value is capped accordingly'])
   })
 
-  it('403 on a mount that is not enabled; 405 for GET', async () => {
+  it('403 on a mount that is not enabled; 405 unsupported operation for GET', async () => {
     assert.equal((await call(vault, 'POST', 'auth/nope/login', { body: { role: 'app', jwt: jwtFor() } })).status, 403)
     const get = await call(vault, 'GET', 'auth/kubernetes/login')
     assert.equal(get.status, 405)
+    assert.deepEqual(get.body, { errors: ['unsupported operation'] })
   })
 
   it('400 for a body that is not JSON', async () => {
     const r = await call(vault, 'POST', 'auth/kubernetes/login', { rawBody: '{nope' })
     assert.equal(r.status, 400)
-    assert.match(r.body.errors[0], /^failed to parse JSON input/)
+    assert.match(r.body.errors[0], /^failed to decode JSON input/)
   })
 })
 

@@ -160,7 +160,7 @@ describe('devserver: auth/token/renew-self', () => {
     vault.updateRole('kubernetes', 'app', { token_max_ttl: '3h' })
     const r = await call(vault, 'POST', 'auth/token/renew-self', { token })
     assert.equal(r.status, 500)
-    assert.deepEqual(r.body, { errors: ['past the max TTL, cannot renew'] })
+    assert.deepEqual(r.body, { errors: ['1 error occurred:\n\t* past the max TTL, cannot renew\n\n'] })
   })
 
   it('re-reads the role TTLs at every renewal; a deleted role fails the renewal', async () => {
@@ -170,7 +170,7 @@ describe('devserver: auth/token/renew-self', () => {
     vault.deleteRole('kubernetes', 'app')
     const r = await call(vault, 'POST', 'auth/token/renew-self', { token })
     assert.equal(r.status, 500)
-    assert.match(r.body.errors[0], /role app does not exist during renewal/)
+    assert.deepEqual(r.body, { errors: ['1 error occurred:\n\t* failed to renew entry: role app does not exist during renewal\n\n'] })
   })
 
   it('periodic tokens renew to the period and ignore the increment', async () => {
@@ -197,10 +197,16 @@ describe('devserver: auth/token/renew-self', () => {
     assert.equal((await call(vault, 'POST', 'auth/token/renew-self', { token })).status, 403)
   })
 
-  it('400 lease is not renewable for a non-renewable token', async () => {
-    vault.writeRole('kubernetes', 'fixed', { policies: ['app'], token_ttl: '1h', renewable: false })
-    const token = await loginApp(vault, clock, 'fixed')
-    assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token })).body.data.renewable, false)
+  it('400 lease is not renewable for a token from a token role with renewable=false', async () => {
+    vault.writeTokenRole('fixed', { allowed_policies: ['app'], renewable: false })
+    const created = await call(vault, 'POST', 'auth/token/create/fixed', { token: vault.rootToken, body: { ttl: '1h' } })
+    assert.equal(created.status, 200)
+    assert.equal(created.body.auth.renewable, false)
+    const token = created.body.auth.client_token
+    const d = (await call(vault, 'GET', 'auth/token/lookup-self', { token })).body.data
+    assert.equal(d.renewable, false)
+    assert.equal(d.role, 'fixed')
+    assert.equal(d.path, 'auth/token/create/fixed')
     const r = await call(vault, 'POST', 'auth/token/renew-self', { token })
     assert.equal(r.status, 400)
     assert.deepEqual(r.body, { errors: ['lease is not renewable'] })
@@ -296,6 +302,8 @@ describe('devserver: auth/token/create', () => {
   afterEach(() => vault.close())
 
   it('creates a token with ttl, explicit_max_ttl, policies; renewal uses its ttl; children die with the parent', async () => {
+    // Creating tokens takes a policy that grants it: `default` does not.
+    vault.writePolicy('app', ['secret/data/app/', { path: 'auth/token/create', capabilities: ['update'] }])
     const r = await call(vault, 'POST', 'auth/token/create', {
       token: vault.rootToken,
       body: { policies: ['app'], ttl: '1h', explicit_max_ttl: '90m' },
@@ -333,5 +341,119 @@ describe('devserver: auth/token/create', () => {
   it('needs a valid token', async () => {
     const r = await call(vault, 'POST', 'auth/token/create', { token: 'hvs.bogus', body: {} })
     assert.equal(r.status, 403)
+  })
+})
+
+describe('devserver: token-store tokens renew to the TTL they were last given (sticky)', () => {
+  let vault: DevVault
+  let clock: ManualClock
+  beforeEach(async () => ({ vault, clock } = await appVault()))
+  afterEach(() => vault.close())
+
+  it('after a renewal with increment 60, a renewal without increment grants 60 s again, not the creation TTL', async () => {
+    const token = (await call(vault, 'POST', 'auth/token/create', { token: vault.rootToken, body: { policies: ['app'], ttl: '1h' } })).body.auth.client_token
+    await clock.advance(10 * MINUTE)
+    assert.equal((await call(vault, 'POST', 'auth/token/renew-self', { token })).body.auth.lease_duration, 3600)
+    assert.equal((await call(vault, 'POST', 'auth/token/renew-self', { token, body: { increment: 60 } })).body.auth.lease_duration, 60)
+    await clock.advance(30_000)
+    const again = await call(vault, 'POST', 'auth/token/renew-self', { token })
+    assert.equal(again.body.auth.lease_duration, 60)
+    assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token })).body.data.creation_ttl, 3600)
+  })
+
+  it('an auth-method token re-reads its role instead: no increment means the role TTL again', async () => {
+    const token = await loginApp(vault, clock)
+    assert.equal((await call(vault, 'POST', 'auth/token/renew-self', { token, body: { increment: 60 } })).body.auth.lease_duration, 60)
+    assert.equal((await call(vault, 'POST', 'auth/token/renew-self', { token })).body.auth.lease_duration, 3600)
+  })
+})
+
+describe('devserver: lookup-self fields as Vault computes them', () => {
+  let vault: DevVault
+  let clock: ManualClock
+  beforeEach(async () => ({ vault, clock } = await appVault()))
+  afterEach(() => vault.close())
+
+  it('ttl is leaseEntry.ttl(): expire_time minus now rounded to the second, truncated (3599, not 3600, 0.6 s in)', async () => {
+    await clock.advance(600)
+    const token = await loginApp(vault, clock)
+    const d = (await call(vault, 'GET', 'auth/token/lookup-self', { token })).body.data
+    assert.equal(d.ttl, 3599)
+    assert.equal(d.creation_ttl, 3600)
+    assert.equal(Date.parse(d.expire_time) - clock.now(), 3600_000)
+    await clock.advance(400)
+    assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token })).body.data.ttl, 3599)
+  })
+
+  it('the root token has no lease: exactly Vault\'s fields, no renewable, no issue_time', async () => {
+    const r = await call(vault, 'GET', 'auth/token/lookup-self', { token: vault.rootToken })
+    const d = r.body.data
+    assert.deepEqual(Object.keys(d).sort(), [
+      'accessor', 'creation_time', 'creation_ttl', 'display_name', 'entity_id', 'expire_time', 'explicit_max_ttl', 'id', 'meta', 'num_uses',
+      'orphan', 'path', 'policies', 'ttl', 'type',
+    ])
+    assert.deepEqual(
+      { ttl: d.ttl, expire_time: d.expire_time, creation_ttl: d.creation_ttl, explicit_max_ttl: d.explicit_max_ttl, policies: d.policies, path: d.path, display_name: d.display_name, meta: d.meta, num_uses: d.num_uses, orphan: d.orphan, type: d.type, entity_id: d.entity_id },
+      { ttl: 0, expire_time: null, creation_ttl: 0, explicit_max_ttl: 0, policies: ['root'], path: 'auth/token/root', display_name: 'root', meta: null, num_uses: 0, orphan: true, type: 'service', entity_id: '' },
+    )
+  })
+})
+
+describe('devserver: token roles and auth/token/create/:role', () => {
+  let vault: DevVault
+  let clock: ManualClock
+  beforeEach(async () => ({ vault, clock } = await appVault()))
+  afterEach(() => vault.close())
+
+  it('written over HTTP, read back; allowed_policies bound what a token may get; a deleted role ends renewals', async () => {
+    const w = await call(vault, 'POST', 'auth/token/roles/ci', { token: vault.rootToken, body: { allowed_policies: ['app'], token_period: '10m' } })
+    assert.equal(w.status, 204)
+    const role = (await call(vault, 'GET', 'auth/token/roles/ci', { token: vault.rootToken })).body.data
+    assert.deepEqual([role.allowed_policies, role.renewable, role.token_period, role.token_type], [['app'], true, 600, 'default-service'])
+    const wrong = await call(vault, 'POST', 'auth/token/create/ci', { token: vault.rootToken, body: { policies: ['other'] } })
+    assert.equal(wrong.status, 400)
+    assert.match(wrong.body.errors[0], /must be subset of the role's allowed policies/)
+    const created = await call(vault, 'POST', 'auth/token/create/ci', { token: vault.rootToken, body: {} })
+    assert.deepEqual(created.body.auth.policies, ['app', 'default'])
+    assert.equal(created.body.auth.lease_duration, 600)
+    const token = created.body.auth.client_token
+    assert.equal((await call(vault, 'DELETE', 'auth/token/roles/ci', { token: vault.rootToken })).status, 204)
+    const r = await call(vault, 'POST', 'auth/token/renew-self', { token })
+    assert.equal(r.status, 500)
+    assert.deepEqual(r.body, { errors: ['1 error occurred:\n\t* failed to renew entry: original token role "ci" could not be found, not renewing\n\n'] })
+    assert.deepEqual((await call(vault, 'POST', 'auth/token/create/nope', { token: vault.rootToken, body: {} })).body, { errors: ['unknown role nope'] })
+  })
+
+  it('a batch token role must be orphan and not renewable, as Vault checks', async () => {
+    assert.throws(() => vault.writeTokenRole('b', { token_type: 'batch' }), /'token_type' cannot be 'batch' when role is set to generate non-orphan tokens/)
+    assert.throws(() => vault.writeTokenRole('b', { token_type: 'batch', orphan: true }), /cannot be 'batch' when role is set to generate renewable tokens/)
+    vault.writeTokenRole('b', { token_type: 'batch', orphan: true, renewable: false })
+    // Without policies a child of root inherits root, and a batch token may not be root.
+    assert.deepEqual((await call(vault, 'POST', 'auth/token/create/b', { token: vault.rootToken, body: { ttl: 60 } })).body, { errors: ['batch tokens cannot be root tokens'] })
+    const t = await call(vault, 'POST', 'auth/token/create/b', { token: vault.rootToken, body: { ttl: 60, policies: ['app'] } })
+    assert.equal(t.body.auth.token_type, 'batch')
+    assert.equal(t.body.auth.renewable, false)
+  })
+
+  it('a token without a policy for auth/token/create may not create tokens (default does not grant it)', async () => {
+    const token = await loginApp(vault, clock)
+    assert.deepEqual((await call(vault, 'POST', 'auth/token/create', { token, body: {} })).body, { errors: ['1 error occurred:\n\t* permission denied\n\n'] })
+  })
+})
+
+describe('devserver: auth-method roles have no renewable switch (tokenutil.PopulateTokenAuth)', () => {
+  let vault: DevVault
+  let clock: ManualClock
+  beforeEach(async () => ({ vault, clock } = await appVault()))
+  afterEach(() => vault.close())
+
+  it('writeRole refuses renewable and names the faithful alternatives', () => {
+    assert.throws(() => vault.writeRole('kubernetes', 'fixed', { policies: ['app'], renewable: false }), /no 'renewable' field.*token_type: 'batch'.*writeTokenRole/s)
+  })
+
+  it('a login token is renewable unless batch', async () => {
+    vault.writeRole('kubernetes', 'b', { policies: ['app'], token_type: 'batch', token_ttl: '5m' })
+    assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token: await loginApp(vault, clock) })).body.data.renewable, true)
+    assert.equal((await call(vault, 'GET', 'auth/token/lookup-self', { token: await loginApp(vault, clock, 'b') })).body.data.renewable, false)
   })
 })

@@ -57,7 +57,7 @@ export interface RoleKind {
 export const ROLE_KINDS: RoleKind[] = [
   { name: 'std', input: { token_ttl: '1h', token_max_ttl: '4h' }, service: true },
   { name: 'short', input: { token_ttl: '5m', token_max_ttl: '30m' }, service: true },
-  { name: 'nonrenew', input: { token_ttl: '15m', renewable: false }, service: true },
+  { name: 'nonrenew', input: { token_ttl: '15m', token_explicit_max_ttl: '15m' }, service: true },
   { name: 'batch', input: { token_ttl: '10m', token_type: 'batch' }, service: false },
   { name: 'periodic', input: { token_period: '10m' }, service: true },
   // TTL 20 s is below the 30 s renew threshold: a misconfiguration that must warn once and keep working.

@@ -92,7 +92,7 @@ describe('metrics and logs after scripted scenarios on the dev Vault', function 
   it('no token, JWT or secret value in any log line (debug), error message or the metrics text, over a whole scenario', async () => {
     const issued: string[] = []
     h = await harness({
-      roles: { app: { token_ttl: 40, token_max_ttl: 100 }, nr: { token_ttl: 30, renewable: false } },
+      roles: { app: { token_ttl: 40, token_max_ttl: 100 }, nr: { token_ttl: 30, token_type: 'batch' } },
       perRole: 3,
       errorWording: 'old',
     })

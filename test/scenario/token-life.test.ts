@@ -112,7 +112,7 @@ describe('scenarios on the dev Vault over loopback HTTP (virtual clock)', functi
   })
 
   it('service-account JWT rotation: the next login uses the new JWT, the old one is no longer accepted', async () => {
-    h = await harness({ roles: { app: { token_ttl: 60, renewable: false } }, perRole: 2 })
+    h = await harness({ roles: { app: { token_ttl: 60, token_type: 'batch' } }, perRole: 2 })
     assert.equal(await h.run(M), 0)
     const fresh = h.dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kes', expiresAt: h.clock.now() + 86400_000 })
     h.dev.rotateJwts([fresh])
