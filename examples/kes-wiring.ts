@@ -7,7 +7,7 @@
  *   VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=<root token> node --import tsx examples/kes-wiring.ts
  */
 import vault from 'node-vault'
-import { createLogger, VaultBackend } from '../lib/index.js'
+import { createLogger, VaultBackend } from 'kes-vault-backend'
 
 const pollerIntervalMilliseconds = Number(process.env.POLLER_INTERVAL_MILLISECONDS ?? 10_000)
 
