@@ -61,17 +61,14 @@ function demoArgs(argv: string[]): { polls?: number; fast?: boolean; outDir?: st
   return o
 }
 
-/** Resolves on the first SIGINT/SIGTERM, which then stops cleanly (exit 0); a second one exits at once. */
+/**
+ * Resolves on the first SIGINT/SIGTERM; the mode then stops cleanly and exits 0. Repeats are ignored: a Ctrl-C under
+ * `npm start` arrives twice (from the terminal and forwarded by npm), and a second must not cut the clean stop short.
+ */
 function stopSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
-    let signalled = false
-    const on = () => {
-      if (signalled) process.exit(130)
-      signalled = true
-      resolve()
-    }
-    process.on('SIGINT', on)
-    process.on('SIGTERM', on)
+    process.on('SIGINT', () => resolve())
+    process.on('SIGTERM', () => resolve())
   })
 }
 
