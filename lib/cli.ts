@@ -166,6 +166,12 @@ async function main(argv: string[]): Promise<Outcome> {
   return runDemoMode(rest)
 }
 
+// `npm start | head`: a closed pipe ends the output, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0)
+  throw e
+})
+
 main(process.argv.slice(2)).then(
   (outcome) => {
     if (outcome !== 'running') process.exit(outcome.exit)

@@ -137,6 +137,9 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   const pollMs = o.pollMs ?? userPollMs ?? DEFAULT_POLL_MS
   const clock: Clock & Partial<ManualClock> = o.fast ? new ManualClock(Date.now()) : systemClock
   const outDir = path.resolve(o.outDir ?? 'out/secrets')
+  // Shown relative to where the user ran it, when inside it.
+  const rel = path.relative(process.cwd(), outDir)
+  const shownOutDir = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : outDir
   const { seed, externalSecrets } = await loadExamples(o.examplesDir)
   const registry = new Registry()
   // Validated before the dev Vault starts, so a bad variable leaves nothing listening. VAULT_* variables apply on top.
@@ -171,7 +174,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
         `  ${externalSecrets.length} ExternalSecrets from examples/demo, polled every ${interval}${o.fast ? ' on a virtual clock (--fast)' : ''}; ` +
         `renew threshold ${backend.policy.renewThresholdSeconds} s; lookups at most every ${backend.policy.lookupIntervalMs / 1000} s per identity\n` +
         `  roles: ${Object.entries(seed.auth?.kubernetes?.roles ?? {}).map(([n, r]) => `${n} (ttl ${r.token_ttl}${r.token_max_ttl ? `, max ${r.token_max_ttl}` : ''}${r.renewable === false ? ', not renewable' : ''})`).join(', ')}\n` +
-        `  rendered Secrets go to ${outDir}\n`,
+        `  rendered Secrets go to ${shownOutDir}\n`,
     )
   }
   if (untilStopped) write('  Ctrl-C to stop (then: Vault requests by operation and the metrics)\n')
@@ -238,7 +241,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
 
   const text = (await registry.metrics()).split('\n').filter((l) => l.includes('kes_vault_') && !l.includes('_bucket')).join('\n')
   await backend.close()
-  write(`\n${polls} polls of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${outDir}\n`)
+  write(`\n${polls} polls of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${shownOutDir}\n`)
   if (dev) {
     const c = dev.counters()
     write(`Vault requests by operation (counted by the dev Vault): ` +
