@@ -192,7 +192,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   let polls = 0
   let failedPolls = 0
   let nextAt = started
-  for (; polls < limit && !stop; polls++) {
+  while (polls < limit && !stop) {
     const at = clock.now()
     const before = await actionCounts(registry)
     const ttlBefore = new Map([...backend.ttlSamples()].map((s) => [`${s.mount}/${s.role}`, s.remainingSeconds]))
@@ -228,7 +228,8 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
       write(`${pad(t, 8)}${pad(id, idWidth)}${pad(ttlText, 8)}${pad(`${s.ok}/${s.total} ok`, 9)}${action}\n`)
       for (const e of s.errors) write(`${' '.repeat(8)}! ${e}\n`)
     }
-    if (polls + 1 >= limit || stop) break
+    polls++
+    if (polls >= limit || stop) break
     // Polls at absolute times (start + k * interval), so the time a poll takes does not add up into drift; a poll that
     // overran its slot is followed by the next slot on the grid, not by a burst of catch-up polls.
     nextAt += pollMs
@@ -237,7 +238,6 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     if (o.fast) await (clock as ManualClock).advance(nextAt - now)
     else await Promise.race([new Promise((r) => setTimeout(r, nextAt - now)), o.stopSignal ?? new Promise(() => {})])
   }
-  polls++
 
   const text = (await registry.metrics()).split('\n').filter((l) => l.includes('kes_vault_') && !l.includes('_bucket')).join('\n')
   await backend.close()
