@@ -139,7 +139,8 @@ async function runDevVaultMode(args: string[]): Promise<Outcome> {
   if ('error' in parsed) throw new ConfigError('dev-vault', `${String(parsed.error)} (see dev-vault --help)`)
   const stopped = stopSignal()
   const dev = await runDevVault(args, process.stdout).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new ConfigError('--port', `cannot listen on the dev Vault's port (${e.code}); pass --port N (0 = any free port)`)
+    const port = 'port' in parsed ? String(parsed.port) : '8200'
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new ConfigError('--port', `--port ${port}: cannot listen (${e.code}); pass --port N (0 = any free port)`)
     throw e
   })
   if (!dev) return { exit: 0 } // --help

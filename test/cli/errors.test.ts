@@ -45,6 +45,17 @@ describe('cli: start-up errors name what to fix and exit 78', function () {
     await fails78(['dev-vault', '--port', 'abc'], {}, /--port abc/)
   })
 
+  it("the dev Vault's port in use", async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as net.AddressInfo).port
+    try {
+      await fails78(['dev-vault', '--port', String(port)], {}, new RegExp(`--port ${port}: cannot listen \\(EADDRINUSE\\)`))
+    } finally {
+      blocker.close()
+    }
+  })
+
   it('a bad demo argument and an unknown command', async () => {
     await fails78(['demo', '--polls', '0'], {}, /--polls 0 is not a positive whole number/)
     await fails78(['deploy'], {}, /unknown command deploy/)
