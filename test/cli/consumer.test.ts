@@ -76,12 +76,13 @@ describe('package: npm pack, installed in a fresh project', function () {
     assert.equal(r.stderr, '', 'no ExperimentalWarning or other noise on stderr')
   })
 
-  it('imports every entry point from ESM; the library loads neither the poller host, the dev Vault nor client-node', async () => {
+  it('imports every entry point from ESM, the same instance as require(); the library loads neither the poller host, the dev Vault nor client-node', async () => {
     const r = await run(process.execPath, ['esm.mjs'], dir, 20_000)
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout)
     assert.equal(out.password, 'from-esm')
     assert.equal(out.PollerHost, 'function')
+    assert.equal(out.sameInstance, true, 'require() and import give the same VaultBackend class')
     assert.ok(out.libraryModules > 10, 'the resolve hook saw the library load')
     assert.deepEqual(out.libraryLoaded, [])
   })

@@ -1,6 +1,6 @@
 // An ESM user: which modules the library entry loads (never the poller host, the dev Vault or client-node), then the
 // dev Vault and a read of a seeded secret. Prints one JSON line.
-import { register } from 'node:module'
+import { createRequire, register } from 'node:module'
 import { MessageChannel } from 'node:worker_threads'
 
 const { port1, port2 } = new MessageChannel()
@@ -16,6 +16,9 @@ await new Promise((r) => setTimeout(r, 100)) // let the hook thread's messages a
 const libraryModules = resolved.length
 const libraryLoaded = resolved.filter((u) => /\/(poller|devserver)\/|@kubernetes\/client-node|\/cli\.js$|\/demo\.js$/.test(u))
 
+// require() of the package gives the very same classes (one module instance, one set of metrics).
+const sameInstance = createRequire(import.meta.url)('kes-vault-backend').VaultBackend === library.VaultBackend
+
 const { startDevVault } = await import('kes-vault-backend/devserver')
 const { PollerHost } = await import('kes-vault-backend/poller')
 const dev = await startDevVault()
@@ -24,4 +27,4 @@ const backend = library.createVaultBackend({ VAULT_ADDR: dev.address, VAULT_TOKE
 const data = await backend.getSecretManifestData({ spec: { backendType: 'vault', data: [{ key: 'secret/data/app/db', name: 'password', property: 'password' }] } })
 await backend.close()
 await dev.close()
-console.log(JSON.stringify({ password: Buffer.from(data.password, 'base64').toString(), PollerHost: typeof PollerHost, libraryModules, libraryLoaded }))
+console.log(JSON.stringify({ password: Buffer.from(data.password, 'base64').toString(), PollerHost: typeof PollerHost, sameInstance, libraryModules, libraryLoaded }))
