@@ -241,7 +241,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
 
   const text = (await registry.metrics()).split('\n').filter((l) => l.includes('kes_vault_') && !l.includes('_bucket')).join('\n')
   await backend.close()
-  write(`\n${polls} polls of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${shownOutDir}\n`)
+  write(`\n${polls} poll${polls === 1 ? '' : 's'} of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${shownOutDir}\n`)
   if (dev) {
     const c = dev.counters()
     write(`Vault requests by operation (counted by the dev Vault): ` +

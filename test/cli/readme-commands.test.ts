@@ -35,7 +35,7 @@ type Plan =
 
 const DEMO_HEADER = /kes-vault-backend demo: embedded dev Vault at http:\/\/127\.0\.0\.1:\d+[\s\S]*Ctrl-C to stop/
 const FIRST_POLL = /^\+0s +kubernetes\/app +20 s +2\/2 ok +login \(first\)$/m
-const SUMMARY = /polls of 3 ExternalSecrets, 0 failed reads[\s\S]*Vault requests by operation[\s\S]*kes_vault_logins_total/
+const SUMMARY = /polls? of 3 ExternalSecrets, 0 failed reads[\s\S]*Vault requests by operation[\s\S]*kes_vault_logins_total/
 
 const PLANS: Record<string, Plan> = {
   'npm ci': { skip: 'reinstalls node_modules under the running test suite; .ci/run runs it from scratch before npm test' },
