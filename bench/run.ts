@@ -1,5 +1,7 @@
 /**
- * npm run bench [-- --quick | --full] [--jobs=2]
+ * npm run bench [-- --quick | --full] [--jobs=2] [--update-results | --out=DIR]
+ *
+ * Writes bench-results/ (untracked); --update-results writes the committed bench/results/ that README links to.
  *
  * Every strategy on the same workloads, on the dev Vault (in-process) and a ManualClock: no real sleeping.
  * Default (~9 min on 2 cores): N=10 simulated in full for 24 h (and, R=1, also sampled, to show the sampler's error),
@@ -11,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measureCpu, type CpuResult } from './lib/cpu.js'
 import { chartSvg, floorRow, goals, markdownTable, toRow, type Row, workloadId } from './lib/report.js'
@@ -27,7 +29,8 @@ const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.split('=')[1] ?? 
 /** `--n=10000` and `--only=ours,ours-elided`: a focused run (no outage/revocation scenarios), e.g. to add one N. */
 const onlyN = args.find((a) => a.startsWith('--n='))?.slice(4).split(',').map(Number)
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
-const outDir = args.find((a) => a.startsWith('--out='))?.slice(6)
+// A casual or quick run must not overwrite the committed results README cites: those change only when asked.
+const outDir = args.find((a) => a.startsWith('--out='))?.slice(6) ?? (args.includes('--update-results') ? join('bench', 'results') : 'bench-results')
 const POLL_MS = 10_000
 const DAY = 24 * 3_600_000
 
@@ -96,7 +99,7 @@ const sortRows = (rows: Row[]) =>
 async function main(): Promise<void> {
   const t0 = performance.now()
   const specs = plan()
-  process.stderr.write(`bench profile ${profile}: ${specs.length} runs on ${jobs} worker process(es)\n`)
+  process.stderr.write(`bench profile ${profile}: ${specs.length} runs on ${jobs} worker process(es); results go to ${outDir}/\n`)
   const results = await runPool(specs)
   // CPU per call alone, after the pool, so nothing else competes for the cores.
   const cpu: CpuResult[] = []
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
     validationMd,
   ].join('\n')
   process.stdout.write(`${out}\n`)
-  const dir = outDir ? join(process.cwd(), outDir) : join(here, 'results')
+  const dir = resolve(outDir)
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'README-section.md'), `${out}\n`)
   writeFileSync(join(dir, 'writes-per-hour.svg'), await chartSvg(rows))

@@ -5,9 +5,10 @@
  * the same call works here, and the extra options make it lease-aware. Run it against the dev Vault:
  *   npm start -- dev-vault        # in one terminal: prints VAULT_ADDR and VAULT_TOKEN
  *   VAULT_ADDR=http://127.0.0.1:8200 VAULT_TOKEN=<root token> node --import tsx examples/kes-wiring.ts
+ * In your project 'kes-vault-backend' is the installed package; in this repository tsconfig.json maps it to lib/.
  */
 import vault from 'node-vault'
-import { createLogger, VaultBackend } from '../lib/index.js'
+import { createLogger, VaultBackend } from 'kes-vault-backend'
 
 const pollerIntervalMilliseconds = Number(process.env.POLLER_INTERVAL_MILLISECONDS ?? 10_000)
 

@@ -8,12 +8,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dumpYaml, loadAllYaml, loadYaml } from '@kubernetes/client-node'
 import { Registry } from 'prom-client'
-import type { VaultBackend } from './backend/vault-backend.js'
+import { VaultBackend } from './backend/vault-backend.js'
 import { ManualClock } from './clock.js'
-import type { Env } from './env.js'
-import { type DevVault, startDevVault } from './devserver/index.js'
-import type { RoleInput } from './devserver/store.js'
-import { createVaultBackend } from './backend/create.js'
+import { type Env, readInteger } from './env.js'
+import { loadConfig } from './config.js'
+import { type DevVault, type DevVaultSeed, seedFromYamlObject, startDevVault } from './devserver/index.js'
 import { createLogger } from './log.js'
 import { buildSecretManifest } from './poller/secret-manifest.js'
 import type { ExternalSecret } from './poller/types.js'
@@ -35,14 +34,8 @@ export interface DemoOptions {
   stopSignal?: Promise<void>
 }
 
-interface Seed {
-  auth?: Record<string, { roles?: Record<string, RoleInput> }>
-  policies?: Record<string, string[]>
-  secrets?: Record<string, Record<string, unknown>>
-}
-
-export async function loadExamples(dir = EXAMPLES_DIR): Promise<{ seed: Seed; externalSecrets: ExternalSecret[] }> {
-  const seed = loadYaml<Seed>(await fs.readFile(path.join(dir, 'vault-seed.yaml'), 'utf8'))
+export async function loadExamples(dir = EXAMPLES_DIR): Promise<{ seed: DevVaultSeed; externalSecrets: ExternalSecret[] }> {
+  const seed = loadYaml<DevVaultSeed>(await fs.readFile(path.join(dir, 'vault-seed.yaml'), 'utf8'))
   const externalSecrets = (loadAllYaml(await fs.readFile(path.join(dir, 'externalsecrets.yaml'), 'utf8')) as ExternalSecret[]).filter(Boolean)
   externalSecrets.forEach((es, i) => {
     es.metadata.uid ??= `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
@@ -51,58 +44,103 @@ export async function loadExamples(dir = EXAMPLES_DIR): Promise<{ seed: Seed; ex
   return { seed, externalSecrets }
 }
 
-export function seedDevVault(dev: DevVault, seed: Seed): void {
-  for (const [mount, { roles = {} } = {}] of Object.entries(seed.auth ?? {})) {
-    dev.enableKubernetesAuth(mount)
-    for (const [name, role] of Object.entries(roles)) dev.writeRole(mount, name, role)
-  }
-  for (const [name, paths] of Object.entries(seed.policies ?? {})) dev.writePolicy(name, paths)
-  for (const [p, data] of Object.entries(seed.secrets ?? {})) dev.putSecret('secret', p, data)
+/** What one identity has done so far, from the backend's counters (kes_vault_*_total). */
+export interface ActionCounts {
+  lookup: number
+  renew: number
+  capped: number
+  renewFailed: number
+  login: number
+  loginFailed: number
+  /** Successful logins by reason (first, expired, revoked, max_ttl, not_renewable). */
+  loginReasons: Record<string, number>
 }
 
+const zero = (): ActionCounts => ({ lookup: 0, renew: 0, capped: 0, renewFailed: 0, login: 0, loginFailed: 0, loginReasons: {} })
+
 /** Counter values by (mount, role) from the registry, to tell what each identity did during one poll. */
-async function tokenCounts(registry: Registry): Promise<Map<string, { login: number; lookup: number; renew: number; capped: number }>> {
-  const out = new Map<string, { login: number; lookup: number; renew: number; capped: number }>()
+async function actionCounts(registry: Registry): Promise<Map<string, ActionCounts>> {
+  const out = new Map<string, ActionCounts>()
   const at = (labels: Record<string, unknown>) => {
     const k = `${labels.mount}/${labels.role}`
     let v = out.get(k)
-    if (!v) out.set(k, (v = { login: 0, lookup: 0, renew: 0, capped: 0 }))
+    if (!v) out.set(k, (v = zero()))
     return v
   }
   const values = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
-  for (const v of await values('kes_vault_logins_total')) if (v.labels.result === 'success') at(v.labels).login += v.value
+  for (const v of await values('kes_vault_logins_total')) {
+    const c = at(v.labels)
+    if (v.labels.result === 'success') {
+      c.login += v.value
+      const reason = String(v.labels.reason)
+      c.loginReasons[reason] = (c.loginReasons[reason] ?? 0) + v.value
+    } else c.loginFailed += v.value
+  }
   for (const v of await values('kes_vault_token_lookups_total')) at(v.labels).lookup += v.value
   for (const v of await values('kes_vault_token_renewals_total')) {
-    at(v.labels).renew += v.value
-    if (v.labels.result === 'capped') at(v.labels).capped += v.value
+    const c = at(v.labels)
+    if (v.labels.result === 'success' || v.labels.result === 'capped') c.renew += v.value
+    if (v.labels.result === 'capped') c.capped += v.value
+    if (v.labels.result === 'failure') c.renewFailed += v.value
   }
   return out
 }
 
-function describeActions(before: { login: number; lookup: number; renew: number; capped: number } | undefined, after: { login: number; lookup: number; renew: number; capped: number }): string {
-  const b = before ?? { login: 0, lookup: 0, renew: 0, capped: 0 }
+const LOGIN_WHY: Record<string, string> = { first: 'first', expired: 'token expired', revoked: 'token revoked', max_ttl: 'max TTL', not_renewable: 'not renewable' }
+
+/**
+ * What the backend did for one identity during a poll, and why: the remaining TTL before the poll against the renew
+ * threshold. Built from counters and samples the backend exposes today; the one place to change when the token policy
+ * reports its own decision reason.
+ */
+export function describeActions(before: ActionCounts | undefined, after: ActionCounts, ttlBeforeSeconds: number | undefined, thresholdSeconds: number): string {
+  const b = before ?? zero()
+  const due = ttlBeforeSeconds === undefined ? '' : `${Math.round(ttlBeforeSeconds)} s left <= ${thresholdSeconds} s threshold`
   const acts: string[] = []
   if (after.lookup > b.lookup) acts.push('lookup')
-  if (after.renew > b.renew) acts.push(after.capped > b.capped ? 'renew (capped at max TTL)' : 'renew')
-  if (after.login > b.login) acts.push('login')
+  if (after.renew > b.renew) acts.push(`renew${after.capped > b.capped ? ', capped at max TTL' : ''}${due ? ` (${due})` : ''}`)
+  if (after.renewFailed > b.renewFailed) acts.push('renew failed')
+  if (after.login > b.login) {
+    const reason = Object.keys(after.loginReasons).find((r) => (after.loginReasons[r] ?? 0) > (b.loginReasons[r] ?? 0)) ?? 'first'
+    const timed = (reason === 'max_ttl' || reason === 'not_renewable') && due
+    acts.push(`login (${LOGIN_WHY[reason] ?? reason}${timed ? `: ${due}` : ''})`)
+  }
+  if (after.loginFailed > b.loginFailed) acts.push('login failed')
   return acts.join(' + ') || 'nothing (cached lease)'
 }
 
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))
+const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length))
+const DEFAULT_POLL_MS = 2_000
 
 export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; polls: number }> {
   const write = o.write ?? ((s: string) => process.stdout.write(s))
   const dryRun = !!o.env.VAULT_ADDR
-  const pollMs = o.pollMs ?? 2_000
-  const clock: Clock & Partial<ManualClock> = o.fast ? new ManualClock(Date.now()) : systemClock
+  // The demo's own 2 s keeps a token's life short enough to watch; a user's POLLER_INTERVAL_MILLISECONDS wins.
+  const userPollMs = readInteger(o.env, 'POLLER_INTERVAL_MILLISECONDS', undefined, { min: 1 })
+  const pollMs = o.pollMs ?? userPollMs ?? DEFAULT_POLL_MS
+  // --fast starts on a whole second: Vault rounds `now` to one in a TTL, so the output is the same on every run.
+  const clock: Clock & Partial<ManualClock> = o.fast ? new ManualClock(Math.floor(Date.now() / 1000) * 1000) : systemClock
   const outDir = path.resolve(o.outDir ?? 'out/secrets')
+  // Shown relative to where the user ran it, when inside it.
+  const rel = path.relative(process.cwd(), outDir)
+  const shownOutDir = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : outDir
   const { seed, externalSecrets } = await loadExamples(o.examplesDir)
   const registry = new Registry()
+  // Validated before the dev Vault starts, so a bad variable leaves nothing listening. VAULT_* variables apply on top.
+  let config = loadConfig(dryRun ? o.env : { ...o.env, POLLER_INTERVAL_MILLISECONDS: String(pollMs) })
   let dev: DevVault | undefined
+  if (!dryRun) {
+    dev = await startDevVault({ clock })
+    seedFromYamlObject(dev, seed)
+    config = { ...config, vaultAddr: dev.address }
+  }
+  // Quiet by default (the table is the output); LOG_LEVEL, when set, is honoured and logs go to stderr.
+  const logger = createLogger({ level: o.env.LOG_LEVEL?.trim() ? config.logLevel : 'warn', write: (l) => process.stderr.write(l + '\n'), clock })
   let backend: VaultBackend
-  const logger = createLogger({ level: 'warn', write: (l) => process.stderr.write(l + '\n'), clock })
-  if (dryRun) {
-    backend = createVaultBackend(o.env, { registry, clock, logger })
+  const untilStopped = o.polls === undefined && !o.fast && !dryRun
+  const interval = `${pollMs / 1000} s${userPollMs !== undefined ? ' (POLLER_INTERVAL_MILLISECONDS)' : ''}`
+  if (!dev) {
+    backend = new VaultBackend({ ...config, registry, clock, logger })
     // From a workstation there is no service-account JWT: with VAULT_TOKEN set, read as that token instead of the roles.
     const asToken = !!o.env.VAULT_TOKEN && !o.env.DEFAULT_VAULT_ROLE
     if (asToken) for (const es of externalSecrets) delete es.spec.vaultRole
@@ -111,23 +149,23 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
         `${asToken ? '; reading with VAULT_TOKEN instead of the ExternalSecrets\' roles' : ''}\n`,
     )
   } else {
-    dev = await startDevVault({ clock })
-    seedDevVault(dev, seed)
     const jwt = dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kubernetes-external-secrets', expiresAt: clock.now() + 86400_000 })
-    // The demo's own poll interval and thresholds; VAULT_* variables from the environment still apply on top.
-    backend = createVaultBackend(
-      { POLLER_INTERVAL_MILLISECONDS: String(pollMs), ...o.env, VAULT_ADDR: dev.address },
-      { registry, clock, logger, jwtProvider: { getJwt: async () => jwt }, defaultVaultMountPoint: 'kubernetes' },
-    )
+    backend = new VaultBackend({ ...config, registry, clock, logger, jwtProvider: { getJwt: async () => jwt }, defaultVaultMountPoint: 'kubernetes' })
     write(
       `kes-vault-backend demo: embedded dev Vault at ${dev.address} (no VAULT_ADDR and no cluster configured)\n` +
-        `  ${externalSecrets.length} ExternalSecrets from examples/demo, polled every ${pollMs / 1000} s${o.fast ? ' on a virtual clock (--fast)' : ''}; ` +
+        `  ${externalSecrets.length} ExternalSecrets from examples/demo, polled every ${interval}${o.fast ? ' on a virtual clock (--fast)' : ''}; ` +
         `renew threshold ${backend.policy.renewThresholdSeconds} s; lookups at most every ${backend.policy.lookupIntervalMs / 1000} s per identity\n` +
-        `  roles: ${Object.entries(seed.auth?.kubernetes?.roles ?? {}).map(([n, r]) => `${n} (ttl ${r.token_ttl}${r.token_max_ttl ? `, max ${r.token_max_ttl}` : ''}${r.renewable === false ? ', not renewable' : ''})`).join(', ')}\n` +
-        `  rendered Secrets go to ${outDir}\n\n`,
+        `  roles: ${Object.entries(seed.auth?.kubernetes?.roles ?? {}).map(([n, r]) => `${n} (ttl ${r.token_ttl}${r.token_max_ttl ? `, max ${r.token_max_ttl}` : ''}${r.token_type === 'batch' ? ', batch: not renewable' : ''})`).join(', ')}\n` +
+        `  rendered Secrets go to ${shownOutDir}\n`,
     )
   }
-  write(`${pad('time', 8)}${pad('identity', 22)}${pad('ttl', 8)}${pad('action', 34)}ExternalSecrets\n`)
+  if (untilStopped) write('  Ctrl-C to stop (then: Vault requests by operation and the metrics)\n')
+  write('\n')
+
+  const identityOf = (es: ExternalSecret) => (es.spec.vaultRole ? `${es.spec.vaultMountPoint ?? 'kubernetes'}/${es.spec.vaultRole}` : 'token/static')
+  // The action goes last, so a long label cannot push the other columns out of line.
+  const idWidth = Math.max(10, ...externalSecrets.map((es) => identityOf(es).length)) + 2
+  write(`${pad('time', 8)}${pad('identity', idWidth)}${pad('ttl', 8)}${pad('Secrets', 9)}action (why)\n`)
 
   const started = clock.now()
   const limit = o.polls ?? (o.fast || dryRun ? (dryRun ? 1 : 40) : Infinity)
@@ -135,18 +173,21 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   void o.stopSignal?.then(() => (stop = true))
   let polls = 0
   let failedPolls = 0
-  for (; polls < limit && !stop; polls++) {
-    const before = await tokenCounts(registry)
+  let nextAt = started
+  while (polls < limit && !stop) {
+    const at = clock.now()
+    const before = await actionCounts(registry)
+    const ttlBefore = new Map([...backend.ttlSamples()].map((s) => [`${s.mount}/${s.role}`, s.remainingSeconds]))
     const results = await Promise.allSettled(
       externalSecrets.map((es) => backend.getSecretManifestData({ spec: es.spec as never, namespace: es.metadata.namespace })),
     )
-    const after = await tokenCounts(registry)
-    const byRole = new Map<string, { ok: number; total: number; error?: string }>()
+    const after = await actionCounts(registry)
+    const byRole = new Map<string, { ok: number; total: number; errors: string[] }>()
     await Promise.all(
       results.map(async (r, i) => {
         const es = externalSecrets[i]!
-        const id = es.spec.vaultRole ? `${es.spec.vaultMountPoint ?? 'kubernetes'}/${es.spec.vaultRole}` : 'token/static'
-        const s = byRole.get(id) ?? { ok: 0, total: 0 }
+        const id = identityOf(es)
+        const s = byRole.get(id) ?? { ok: 0, total: 0, errors: [] }
         s.total++
         byRole.set(id, s)
         if (r.status === 'fulfilled') {
@@ -156,26 +197,33 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
           await fs.writeFile(file, dumpYaml(buildSecretManifest(es, r.value)), { mode: 0o600 })
         } else {
           failedPolls++
-          s.error = (r.reason as Error).message
+          s.errors.push(`${es.metadata.name}: ${(r.reason as Error).message}`)
         }
       }),
     )
     const ttls = new Map([...backend.ttlSamples()].map((s) => [`${s.mount}/${s.role}`, s.remainingSeconds]))
-    const t = `+${Math.round((clock.now() - started) / 1000)}s`
+    const t = `+${Math.round((at - started) / 1000)}s`
     for (const [id, s] of byRole) {
       const ttl = ttls.get(id)
-      const action = after.get(id) ? describeActions(before.get(id), after.get(id)!) : 'no token'
-      write(`${pad(t, 8)}${pad(id, 22)}${pad(ttl === undefined ? "-" : Number.isFinite(ttl) ? `${Math.round(ttl)} s` : "never", 8)}${pad(action, 34)}${s.ok}/${s.total} ok${s.error ? `  (${s.error})` : ''}\n`)
+      const action = after.get(id) ? describeActions(before.get(id), after.get(id)!, ttlBefore.get(id), backend.policy.renewThresholdSeconds) : 'no token'
+      const ttlText = ttl === undefined ? '-' : Number.isFinite(ttl) ? `${Math.round(ttl)} s` : 'never'
+      write(`${pad(t, 8)}${pad(id, idWidth)}${pad(ttlText, 8)}${pad(`${s.ok}/${s.total} ok`, 9)}${action}\n`)
+      for (const e of s.errors) write(`${' '.repeat(8)}! ${e}\n`)
     }
-    if (polls + 1 >= limit || stop) break
-    if (o.fast) await (clock as ManualClock).advance(pollMs)
-    else await Promise.race([new Promise((r) => setTimeout(r, pollMs)), o.stopSignal ?? new Promise(() => {})])
+    polls++
+    if (polls >= limit || stop) break
+    // Polls at absolute times (start + k * interval), so the time a poll takes does not add up into drift; a poll that
+    // overran its slot is followed by the next slot on the grid, not by a burst of catch-up polls.
+    nextAt += pollMs
+    const now = clock.now()
+    if (nextAt < now) nextAt = now + pollMs - ((now - started) % pollMs)
+    if (o.fast) await (clock as ManualClock).advance(nextAt - now)
+    else await Promise.race([new Promise((r) => setTimeout(r, nextAt - now)), o.stopSignal ?? new Promise(() => {})])
   }
-  polls++
 
   const text = (await registry.metrics()).split('\n').filter((l) => l.includes('kes_vault_') && !l.includes('_bucket')).join('\n')
   await backend.close()
-  write(`\n${polls} polls of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${outDir}\n`)
+  write(`\n${polls} poll${polls === 1 ? '' : 's'} of ${externalSecrets.length} ExternalSecrets, ${failedPolls} failed reads; Secrets in ${shownOutDir}\n`)
   if (dev) {
     const c = dev.counters()
     write(`Vault requests by operation (counted by the dev Vault): ` +

@@ -1,3 +1,5 @@
+/** The library entry (`kes-vault-backend`): the backend and what it is built from. The poller host and the dev Vault are
+ * separate entries (`kes-vault-backend/poller`, `kes-vault-backend/devserver`) and are never loaded from here. */
 export {
   VaultBackend,
   SecretReadError,
@@ -39,4 +41,34 @@ export { createLogger, redacting, type LogLevel } from './log.js'
 export { CredentialRegistry, credentials } from './redact.js'
 export { ManualClock, systemTimers, type Timers } from './clock.js'
 export { systemClock, silentLogger, type Clock, type Logger } from './types.js'
-export * from './kubernetes/index.js'
+// Service-account JWT sources. The kubeconfig helpers (client-node types) are in the poller entry.
+export {
+  decodeJwtClaims,
+  scrubJwts,
+  JwtDecodeError,
+  ServiceAccountJwtError,
+  type ServiceAccountJwtSource,
+  type ServiceAccountJwtClaims,
+  type ServiceAccountJwtErrorReason,
+} from './kubernetes/jwt-source.js'
+export {
+  ProjectedServiceAccountTokenFile,
+  DEFAULT_PROJECTED_TOKEN_PATH,
+  type ProjectedServiceAccountTokenFileOptions,
+  type TokenFileSystem,
+} from './kubernetes/projected-file.js'
+export {
+  TokenRequestJwtCache,
+  TokenRequestJwtSource,
+  requiresRefresh,
+  classifyApiError,
+  DEFAULT_EXPIRATION_SECONDS,
+  MIN_EXPIRATION_SECONDS,
+  type TokenRequestApi,
+  type TokenRequestBody,
+  type TokenRequestResult,
+  type TokenRequestIdentity,
+  type NormalizedTokenRequestIdentity,
+  type TokenRequestJwtCacheOptions,
+  type TokenRequestJwtCacheStats,
+} from './kubernetes/token-request.js'

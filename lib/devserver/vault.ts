@@ -1,7 +1,7 @@
 /**
  * Vault's behaviour where this product touches it: one request in, one reply out, no sockets. `handle()` is the
  * single entry the HTTP front and the in-process client both call. Faults, sealing, standby and counting live
- * outside it (`server.ts`); this file is the part that must match ../shared/vault-api.md and OpenBao's code.
+ * outside it (`server.ts`); this file is the part that must match docs/vault-api.md and OpenBao's code.
  *
  * A request goes the way it goes in Vault (request_handling.go): unauthenticated paths (sys/health, logins,
  * sys/internal/ui/mounts) straight to their handler; every other path resolves its token (CheckToken), spends a

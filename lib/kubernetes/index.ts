@@ -16,15 +16,16 @@ export {
 export {
   TokenRequestJwtCache,
   TokenRequestJwtSource,
-  createKubeConfig,
-  createCoreV1Api,
   requiresRefresh,
   classifyApiError,
   DEFAULT_EXPIRATION_SECONDS,
   MIN_EXPIRATION_SECONDS,
   type TokenRequestApi,
+  type TokenRequestBody,
+  type TokenRequestResult,
   type TokenRequestIdentity,
   type NormalizedTokenRequestIdentity,
   type TokenRequestJwtCacheOptions,
   type TokenRequestJwtCacheStats,
 } from './token-request.js'
+export { createKubeConfig, createCoreV1Api } from './kube-config.js'

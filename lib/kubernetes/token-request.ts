@@ -1,4 +1,3 @@
-import { CoreV1Api, KubeConfig, type AuthenticationV1TokenRequest } from '@kubernetes/client-node'
 import { LRUCache } from 'lru-cache'
 import { systemTimers, type Timers } from '../clock.js'
 import { systemClock, silentLogger, type Clock, type Logger } from '../types.js'
@@ -90,13 +89,28 @@ export function describeIdentity(id: NormalizedTokenRequestIdentity): string {
   return `TokenRequest ${id.namespace}/${id.serviceAccount} (audiences ${aud}, expirationSeconds ${id.expirationSeconds})`
 }
 
-/** The one API call we need; a field (like the kubelet's getToken) so tests and hosts can swap it. */
-export type TokenRequestApi = Pick<CoreV1Api, 'createNamespacedServiceAccountToken'>
+/** The TokenRequest body and the fields of the answer we read (authentication.k8s.io/v1). */
+export interface TokenRequestBody {
+  apiVersion: 'authentication.k8s.io/v1'
+  kind: 'TokenRequest'
+  spec: { audiences: string[]; expirationSeconds?: number }
+}
+export interface TokenRequestResult {
+  spec?: { expirationSeconds?: number }
+  status?: { token?: string; expirationTimestamp?: Date | string }
+}
+
+/**
+ * The one API call we need; a field (like the kubelet's getToken) so tests and hosts can swap it. Structural
+ * (client-node's CoreV1Api satisfies it) so the library's types do not pull in @kubernetes/client-node's.
+ */
+export interface TokenRequestApi {
+  createNamespacedServiceAccountToken(param: { name: string; namespace: string; body: TokenRequestBody }): Promise<TokenRequestResult>
+}
 
 export interface TokenRequestJwtCacheOptions {
-  /** Defaults to a CoreV1Api built from `kubeConfig`, itself defaulting to createKubeConfig(). */
+  /** Defaults to createCoreV1Api() (kube-config.ts: the default kubeconfig), loaded at the first TokenRequest. */
   api?: TokenRequestApi
-  kubeConfig?: KubeConfig
   clock?: Clock
   timers?: Timers
   logger?: Logger
@@ -119,15 +133,9 @@ export interface TokenRequestJwtCacheStats {
   staleServed: number
 }
 
-/** Loads the default kubeconfig: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
-export function createKubeConfig(): KubeConfig {
-  const kc = new KubeConfig()
-  kc.loadFromDefault()
-  return kc
-}
-
-export function createCoreV1Api(kubeConfig: KubeConfig = createKubeConfig()): CoreV1Api {
-  return kubeConfig.makeApiClient(CoreV1Api)
+// Loaded on first use: a library user who never mints a TokenRequest does not load client-node.
+async function defaultApi(): Promise<TokenRequestApi> {
+  return (await import('./kube-config.js')).createCoreV1Api()
 }
 
 /**
@@ -137,7 +145,7 @@ export function createCoreV1Api(kubeConfig: KubeConfig = createKubeConfig()): Co
  */
 export class TokenRequestJwtCache {
   readonly stats: TokenRequestJwtCacheStats = { requests: 0, failures: 0, hits: 0, staleServed: 0 }
-  private readonly api: TokenRequestApi
+  private api: TokenRequestApi | undefined
   private readonly clock: Clock
   private readonly timers: Timers
   private readonly logger: Logger
@@ -152,7 +160,7 @@ export class TokenRequestJwtCache {
   private closed = false
 
   constructor(opts: TokenRequestJwtCacheOptions = {}) {
-    this.api = opts.api ?? createCoreV1Api(opts.kubeConfig)
+    this.api = opts.api
     this.clock = opts.clock ?? systemClock
     this.timers = opts.timers ?? systemTimers
     this.logger = opts.logger ?? silentLogger
@@ -259,9 +267,10 @@ export class TokenRequestJwtCache {
   }
 
   private async fetch(id: NormalizedTokenRequestIdentity): Promise<CachedToken> {
+    this.api ??= await defaultApi()
     this.stats.requests++
     const sentAt = this.clock.now()
-    const body: AuthenticationV1TokenRequest = {
+    const body: TokenRequestBody = {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenRequest',
       spec: { audiences: id.audiences, expirationSeconds: id.expirationSeconds },
