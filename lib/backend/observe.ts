@@ -90,3 +90,18 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
     },
   }
 }
+
+/** Every listener hears every event, in order (metrics and logs first, then a caller's own). */
+export function combineEvents(first: SessionEvents, ...more: (Partial<SessionEvents> | undefined)[]): SessionEvents {
+  const extra = more.filter((m): m is Partial<SessionEvents> => m !== undefined)
+  if (extra.length === 0) return first
+  const all = [first, ...extra]
+  return {
+    lookup: (...a) => all.forEach((e) => e.lookup?.(...a)),
+    lookupSkipped: (...a) => all.forEach((e) => e.lookupSkipped?.(...a)),
+    renewal: (...a) => all.forEach((e) => e.renewal?.(...a)),
+    login: (...a) => all.forEach((e) => e.login?.(...a)),
+    warning: (...a) => all.forEach((e) => e.warning?.(...a)),
+    decided: (...a) => all.forEach((e) => e.decided?.(...a)),
+  }
+}

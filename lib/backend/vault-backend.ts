@@ -12,7 +12,7 @@ import { resolveSettings, SETTING_VARIABLES, type Settings, type SettingsInput }
 import { describeIdentity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from '../token/errors.js'
 import { remainingSeconds } from '../token/lease.js'
 import type { SessionState, TokenPolicy } from '../token/policy.js'
-import { type Identity, type SessionDeps, TokenSession, type TokenSource } from '../token/session.js'
+import { type Identity, type SessionDeps, type SessionEvents, TokenSession, type TokenSource } from '../token/session.js'
 import { type Clock, type Logger, silentLogger, systemClock } from '../types.js'
 import { VaultClient, type VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
@@ -21,7 +21,7 @@ import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/tr
 import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
 import { type GetArgs, KVBackend, type KVContext } from './kv-backend.js'
-import { observeSessions } from './observe.js'
+import { combineEvents, observeSessions } from './observe.js'
 
 export { SecretReadError, SpecError } from './errors.js'
 
@@ -52,6 +52,8 @@ export interface VaultBackendOptions extends BackendSettingOptions {
   tokenRequests?: ServiceAccountJwts
   /** AppRole credentials: the role_id and a reader of the secret_id (read at each login). */
   approle?: { roleId: string; secretId: () => Promise<string> }
+  /** More listeners of every token decision and outcome, besides the metrics and logs (the demo shows why it acted). */
+  sessionEvents?: Partial<SessionEvents>
 }
 
 export interface SpecOptions {
@@ -133,7 +135,7 @@ export class VaultBackend extends KVBackend {
       clock: this.clock,
       policy: this.policy,
       random: options.random ?? Math.random,
-      events: observeSessions(this.metrics, logger, this.clock),
+      events: combineEvents(observeSessions(this.metrics, logger, this.clock), options.sessionEvents),
       credentials,
     }
     if (options.vaultFactory) {
