@@ -58,11 +58,11 @@ const roleWording: Wording = (v, p, a) => `namespace does not allow to assume ro
 const mountWording: Wording = (v, p, a) => `namespace does not allow the Vault auth mount ${v} (${a}: ${p})`
 
 /** One value against one pattern; the reason tells a KES user what changed when only the unanchored test passes. */
-function check(field: string, value: unknown, p: Pattern, wording: Wording): Verdict | undefined {
+function check(field: string, value: unknown, p: Pattern, wording: Wording, inKes = true): Verdict | undefined {
   const text = String(value)
   if (text.length > MAX_GUARDED_LENGTH) return refuse(field, `is ${text.length} characters long; at most ${MAX_GUARDED_LENGTH}`)
   if (p.whole.test(text)) return undefined
-  const hint = p.anywhere.test(text)
+  const hint = inKes && p.anywhere.test(text)
     ? '; the pattern must match the whole value (KES matched any part of it: wrap it as ".*(?:…).*" in the annotation to keep that)'
     : ''
   return refuse(field, wording(shown(text), shown(p.source), p.annotation) + hint)
@@ -146,7 +146,7 @@ export function isPermitted(namespace: NamespaceLike, spec: ExternalSecretSpec, 
     } else {
       const p = compile(config.mountPermittedAnnotation, pattern)
       if (isVerdict(p)) return p
-      const v = check('spec.vaultMountPoint', mount, p, mountWording)
+      const v = check('spec.vaultMountPoint', mount, p, mountWording, false)
       if (v) return v
     }
   }
