@@ -23,7 +23,7 @@ import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
 import { type GetArgs, type GetSecretManifestDataArgs, KVBackend, type KVContext, type SecretManifestData } from './kv-backend.js'
 import { observeSessions } from './observe.js'
-import { checkSecretPath, guardSpecPaths } from './spec-guard.js'
+import { checkSecretPath, guardSpecPaths, specPaths } from './spec-guard.js'
 
 export { CredentialInSecretError, SecretReadError, SpecError } from './errors.js'
 
@@ -230,7 +230,8 @@ export class VaultBackend extends KVBackend {
     if (spec !== null && typeof spec === 'object') {
       await this.connecting
       guardSpecPaths(spec, this.settings)
-      this.identityOf(spec, { namespace: args.namespace, permittedServiceAccounts: args.permittedServiceAccounts })
+      // A spec that reads nothing needs no identity (KES gave it an empty Secret).
+      if (!specPaths(spec).next().done) this.identityOf(spec, { namespace: args.namespace, permittedServiceAccounts: args.permittedServiceAccounts })
     }
     const data = await super.getSecretManifestData(args)
     try {

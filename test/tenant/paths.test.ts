@@ -151,6 +151,12 @@ describe('tenant: reads only from secret engines; names validated (issue 11, poi
     assert.equal(w.requests() - before, 0)
   })
 
+  it('a spec that reads nothing still gets its empty Secret, as in KES (no identity needed, nothing sent)', async () => {
+    w = await world()
+    assert.deepEqual(await w.backend.getSecretManifestData({ spec: { data: [] } as never }), {})
+    assert.equal(w.requests(), 0)
+  })
+
   const MOUNTS: Array<[string, string]> = [
     ['../../sys/x', 'traversal to sys/x/login'],
     ['kubernetes/../../sys/x', 'traversal after a real mount'],
