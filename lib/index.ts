@@ -4,12 +4,14 @@ export {
   VaultBackend,
   SecretReadError,
   SpecError,
+  CredentialInSecretError,
   type VaultBackendOptions,
   type BackendSettingOptions,
   type CloseOptions,
   type ServiceAccountJwts,
 } from './backend/vault-backend.js'
 export { createVaultBackend } from './backend/create.js'
+export { RESERVED_TREES } from './spec-names.js'
 export { KVBackend, KVBackendError, type ExternalSecretSpec, type DataItem, type SecretManifestData } from './backend/kv-backend.js'
 export { loadConfig, ConfigError, type BackendConfig } from './config.js'
 export { resolveSettings, settingsInputFromEnv, SETTING_VARIABLES, type Settings, type SettingsInput } from './settings.js'

@@ -24,8 +24,14 @@ const secs = (lease: TokenLease | undefined, now: number) => {
 }
 
 export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Clock): SessionEvents {
+  // Labels come from specs: an identity gets its own series once Vault accepted it (a login), within the cap. The
+  // static token's labels are the operator's ("token"/"static"), never a tenant's.
+  const proven = (id: Identity) => {
+    if (id.method === 'token') metrics.admit(id.mount, id.role)
+  }
   return {
     lookup(id, result, lease, error) {
+      proven(id)
       metrics.lookup(id.mount, id.role, result)
       const now = clock.now()
       if (result === 'success') logger.debug(who(id, lease, now), 'vault token looked up')
@@ -38,9 +44,11 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         )
     },
     lookupSkipped(id) {
+      proven(id)
       metrics.lookupSkipped(id.mount, id.role)
     },
     renewal(id, result, lease, error) {
+      proven(id)
       metrics.renewal(id.mount, id.role, result)
       const now = clock.now()
       const fields = { ...who(id, lease, now), decision: 'renew', result, ...(error ? { error: error.message } : {}) }
@@ -56,6 +64,7 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         )
     },
     login(id, result, reason, lease, error, retryInMs) {
+      if (result === 'success') metrics.admit(id.mount, id.role)
       metrics.login(id.mount, id.role, result, reason)
       const now = clock.now()
       if (result === 'success') {
@@ -85,6 +94,7 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
       }
     },
     warning(id, code, lease, detail) {
+      proven(id)
       metrics.warning(id.mount, id.role, code)
       logger.warn({ ...who(id, lease, clock.now()), code }, detail)
     },

@@ -18,12 +18,15 @@ import { VaultClient, type VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
 import { type NodeVaultClient, readNodeVaultClient } from '../vault/node-vault.js'
 import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/transport.js'
+import { assertNoCredential, holdingCurrent } from './credential-guard.js'
 import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
-import { type GetArgs, KVBackend, type KVContext } from './kv-backend.js'
+import { type GetArgs, type GetSecretManifestDataArgs, KVBackend, type KVContext, type SecretManifestData } from './kv-backend.js'
 import { combineEvents, observeSessions } from './observe.js'
+import { checkSecretPath } from '../spec-names.js'
+import { guardSpecPaths, specPaths } from './spec-guard.js'
 
-export { SecretReadError, SpecError } from './errors.js'
+export { CredentialInSecretError, SecretReadError, SpecError } from './errors.js'
 
 /** Per-namespace service-account JWTs (TokenRequest): what the backend needs of `TokenRequestJwtCache`. */
 export interface ServiceAccountJwts {
@@ -102,6 +105,8 @@ export class VaultBackend extends KVBackend {
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly retiring = new Set<Promise<boolean>>()
   private readonly jwt: JwtProvider
+  /** The AppRole secret_id reader, shared by every approle identity so its current value stays registered (credential-guard.ts). */
+  private secretIdReader?: () => Promise<string>
   private readonly detachMetrics: () => void
   private readonly sessionDeps: SessionDeps
   private connection?: Connection
@@ -118,8 +123,11 @@ export class VaultBackend extends KVBackend {
     this.clock = options.clock ?? systemClock
     this.lastSweep = this.clock.now()
     this.policy = { renewThresholdSeconds: s.tokenRenewThreshold, lookupIntervalMs: s.tokenLookupIntervalMilliseconds, expirySkewSeconds: s.expirySkewSeconds }
-    this.metrics = VaultMetrics.for(options.registry)
-    this.jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: s.serviceAccountTokenPath, clock: this.clock, logger })
+    this.metrics = VaultMetrics.for(options.registry, { identityMax: s.metricsIdentityMax })
+    const jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: s.serviceAccountTokenPath, clock: this.clock, logger })
+    // The controller's JWT stays registered while current, so no Secret can receive it (credential-guard.ts).
+    this.jwt = { getJwt: holdingCurrent(() => jwt.getJwt()) }
+    credentials.add(s.vaultToken)
     this.sessions = new LRUCache<string, TokenSession>({
       max: s.tokenCacheMax,
       dispose: (session, _key, reason) => {
@@ -145,10 +153,11 @@ export class VaultBackend extends KVBackend {
       this.connection = this.connect({ address: s.vaultAddr, apiPrefix: '/v1', namespace: s.vaultNamespace, headers: {} })
       this.connecting = Promise.resolve(this.connection)
     }
-    this.detachMetrics = this.metrics.addTtlSource(
-      () => this.ttlSamples(),
-      () => this.sessions.size,
-    )
+    this.detachMetrics = this.metrics.addSource({
+      ttl: () => this.ttlSamples(),
+      size: () => this.sessions.size,
+      identities: () => [...this.sessions.values()].map((session) => session.identity),
+    })
   }
 
   private async connectNodeVault(factory: () => NodeVaultClient): Promise<Connection> {
@@ -197,11 +206,13 @@ export class VaultBackend extends KVBackend {
   override async _get({ key, specOptions }: GetArgs, context: KVContext = {}): Promise<unknown> {
     const spec = specOptions as SpecOptions
     const kvVersion = spec.kvVersion === undefined ? 2 : spec.kvVersion
-    // Checked before any Vault call: a bad spec costs Vault nothing (KES found out after the read).
+    // Checked before any Vault call: a bad spec costs Vault nothing (KES found out after the read). A caller that went
+    // through getSecretManifestData had every path checked with its field already; a direct caller gets "key".
+    if (typeof key !== 'string' || key === '') throw new SecretReadError('spec.data[].key must be a non-empty Vault path', String(key))
+    checkSecretPath('key', key, this.settings)
     if (kvVersion !== 1 && kvVersion !== 2) {
       throw new SecretReadError(`Unknown "kvVersion" specified: ${JSON.stringify(kvVersion)}; expected 1 or 2`, key)
     }
-    if (typeof key !== 'string' || key === '') throw new SecretReadError('spec.data[].key must be a non-empty Vault path', String(key))
     if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
     const work = this.read(spec, key, kvVersion, context)
     this.inflight.add(work)
@@ -210,6 +221,29 @@ export class VaultBackend extends KVBackend {
     } finally {
       this.inflight.delete(work)
     }
+  }
+
+  /**
+   * KES's entry point, with the tenant checks first: every path, the identity (mount, role, service account) and
+   * kvVersion are checked before any Vault request, so a refused spec costs Vault nothing and names its field. The
+   * Secret data that comes back is refused whole if any value holds a credential of this backend.
+   */
+  override async getSecretManifestData(args: GetSecretManifestDataArgs): Promise<SecretManifestData> {
+    const spec = args?.spec as (SpecOptions & Record<string, unknown>) | null | undefined
+    if (spec !== null && typeof spec === 'object') {
+      await this.connecting
+      guardSpecPaths(spec, this.settings)
+      // A spec that reads nothing needs no identity (KES gave it an empty Secret).
+      if (!specPaths(spec).next().done) this.identityOf(spec, { namespace: args.namespace, permittedServiceAccounts: args.permittedServiceAccounts })
+    }
+    const data = await super.getSecretManifestData(args)
+    try {
+      assertNoCredential(data, spec ?? {})
+    } catch (err) {
+      this.log.warn({ namespace: args.namespace, error: (err as Error).message }, 'refused to write a credential the backend holds into a Secret')
+      throw err
+    }
+    return data
   }
 
   private async read(spec: SpecOptions, key: string, kvVersion: 1 | 2, context: KVContext): Promise<string> {
@@ -284,28 +318,45 @@ export class VaultBackend extends KVBackend {
     const connection = this.connection
     if (!connection) throw new Error('the Vault backend is not connected yet; await backend.ready() first')
     const staticToken = this.settings.vaultToken ?? connection.preset
-    const identity = resolveIdentity(spec, { namespace: context.namespace, staticToken: !!staticToken }, this.settings)
+    const identity = this.identityOf(spec, context)
     const cached = this.sessions.get(identity.key)
     if (cached) return cached
-    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection), connection.client, this.sessionDeps, this.carried.get(identity.key))
+    // KES used a token preset on the node-vault client for every role; here only for the operator's default identity:
+    // a role a tenant names logs in as that role and never reads with the controller's token.
+    const preset = connection.preset && this.isDefaultIdentity(identity, context) ? connection.preset : undefined
+    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection, preset), connection.client, this.sessionDeps, this.carried.get(identity.key))
     this.sessions.set(identity.key, session)
     return session
   }
 
-  private tokenSource(id: Identity, staticToken: string | undefined, connection: Connection): TokenSource {
+  /** The identity a spec reads as; every name in it checked (spec-guard.ts), the service account permitted. */
+  private identityOf(spec: SpecOptions, context: KVContext): Identity {
+    const staticToken = !!(this.settings.vaultToken ?? this.connection?.preset)
+    return resolveIdentity(spec, { namespace: context.namespace, staticToken, permittedServiceAccounts: context.permittedServiceAccounts }, this.settings)
+  }
+
+  private isDefaultIdentity(identity: Identity, context: KVContext): boolean {
+    try {
+      return identity.key === this.identityOf({}, context).key
+    } catch {
+      return false
+    }
+  }
+
+  private tokenSource(id: Identity, staticToken: string | undefined, connection: Connection, preset: string | undefined): TokenSource {
     if (id.method === 'token') {
       return { canLogin: false, seed: staticToken, login: () => Promise.reject(new CredentialError('a static token cannot log in')) }
     }
     const method = this.authMethod(id)
     const client = connection.client
-    return { canLogin: true, seed: connection.preset, login: () => method.login(client, () => this.clock.now()) }
+    return { canLogin: true, seed: preset, login: () => method.login(client, () => this.clock.now()) }
   }
 
   private authMethod(id: Identity): AuthMethod {
     const o = this.options
     const s = this.settings
     if (id.method === 'approle') {
-      const secretId = o.approle?.secretId ?? readSecretIdFile(s.approleSecretIdFile!)
+      const secretId = (this.secretIdReader ??= holdingCurrent(o.approle?.secretId ?? readSecretIdFile(s.approleSecretIdFile!)))
       return new AppRoleAuth(id.mount, id.role, s.approleRoleId!, secretId)
     }
     let jwt = this.jwt

@@ -13,8 +13,18 @@ export interface PollerConfig {
   watchTimeoutMilliseconds: number
   /** DISABLE_POLLING: only react to ExternalSecret changes (new generations), no periodic polls. */
   pollingDisabled: boolean
-  /** ROLE_PERMITTED_ANNOTATION: namespace annotation holding the regex a role must match. */
+  /** ROLE_PERMITTED_ANNOTATION: namespace annotation holding the regex a role must match (the whole role). */
   rolePermittedAnnotation: string
+  /** NAMING_PERMITTED_ANNOTATION (KES): namespace annotation holding the regex every key must match (the whole key). */
+  namingPermittedAnnotation: string
+  /** ENFORCE_NAMESPACE_ANNOTATIONS (KES): set, whatever its value, the annotations above are required. */
+  enforceNamespaceAnnotations: boolean
+  /** MOUNT_PERMITTED_ANNOTATION: namespace annotation holding the regex a spec's vaultMountPoint must match. */
+  mountPermittedAnnotation: string
+  /** SERVICE_ACCOUNT_PERMITTED_ANNOTATION: namespace annotation listing (comma-separated) the service accounts a spec may name. */
+  serviceAccountPermittedAnnotation: string
+  /** DEFAULT_VAULT_MOUNT_POINT (the backend's too): under enforcement, the one mount a spec may name without a mount annotation. */
+  defaultVaultMountPoint: string
 }
 
 export const DEFAULT_POLLER_CONFIG: PollerConfig = {
@@ -25,6 +35,11 @@ export const DEFAULT_POLLER_CONFIG: PollerConfig = {
   watchTimeoutMilliseconds: 60000,
   pollingDisabled: false,
   rolePermittedAnnotation: 'iam.amazonaws.com/permitted',
+  namingPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-key-name',
+  enforceNamespaceAnnotations: false,
+  mountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-vault-mount',
+  serviceAccountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-service-accounts',
+  defaultVaultMountPoint: 'kubernetes',
 }
 
 // KES treated any DISABLE_POLLING value (even "false") as set; we accept booleans and, like KES, a bare presence.
@@ -46,5 +61,12 @@ export function loadPollerConfig(env: Env = process.env): PollerConfig {
     })!,
     pollingDisabled: readPresenceFlag(env, 'DISABLE_POLLING'),
     rolePermittedAnnotation: readString(env, 'ROLE_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.rolePermittedAnnotation)!,
+    namingPermittedAnnotation: readString(env, 'NAMING_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.namingPermittedAnnotation)!,
+    // KES: `'ENFORCE_NAMESPACE_ANNOTATIONS' in process.env`. Any value, even "false", turns it on: a security switch
+    // that a migration must never turn off silently.
+    enforceNamespaceAnnotations: env.ENFORCE_NAMESPACE_ANNOTATIONS !== undefined,
+    mountPermittedAnnotation: readString(env, 'MOUNT_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.mountPermittedAnnotation)!,
+    serviceAccountPermittedAnnotation: readString(env, 'SERVICE_ACCOUNT_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.serviceAccountPermittedAnnotation)!,
+    defaultVaultMountPoint: readString(env, 'DEFAULT_VAULT_MOUNT_POINT', DEFAULT_POLLER_CONFIG.defaultVaultMountPoint)!,
   }
 }
