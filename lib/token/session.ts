@@ -267,10 +267,11 @@ export class TokenSession {
   private async login(reason: LoginReason): Promise<void> {
     const outcome = await attempt(() => this.source.login())
     const { state, retryInMs } = afterLogin(this.current, outcome, this.deps.clock.now(), this.deps.random)
-    if (outcome.ok && this.retired) {
-      // Shutdown began while this login was on the wire: its token must not outlive the backend.
-      if (!this.retireDone) this.arrivedLate = state.lease
-      else if (this.revokeOnArrival) await this.revoke(state.lease!).catch(() => false)
+    if (this.retired) {
+      // Shutdown began while this login was on the wire: its token must not outlive the backend. A failure then
+      // (the transport closed under it) is shutdown, not a login problem worth a log line.
+      if (outcome.ok && !this.retireDone) this.arrivedLate = state.lease
+      else if (outcome.ok && this.revokeOnArrival) await this.revoke(state.lease!).catch(() => false)
       throw new SessionClosedError(this.identity)
     }
     this.adopt(state)
