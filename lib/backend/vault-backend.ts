@@ -323,18 +323,37 @@ export class VaultBackend extends KVBackend {
     for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
   }
 
-  /** Revoke a dropped identity's token in the background (tracked, so close() waits for it); keep its backoff. */
+  /**
+   * Revoke a dropped identity's token in the background (tracked, so close() waits for it), once the reads it had in
+   * flight are answered; then keep its backoff for the identity's next session.
+   */
   private retire(session: TokenSession): void {
-    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
-    if (loginRetryAt > this.clock.now() || lookupDenied || renewDenied) {
-      this.carried.set(session.identity.key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
-    }
-    const done = session.retire({ revoke: true }).catch((err: unknown) => {
-      this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
-      return false
-    })
+    // Now, for a new session of this identity created before the retirement ends; again when it ends.
+    this.carry(session)
+    const done = session
+      .retire({ revoke: true })
+      .catch((err: unknown) => {
+        this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
+        return false
+      })
+      .finally(() => this.carry(session))
     this.retiring.add(done)
     void done.finally(() => this.retiring.delete(done))
+  }
+
+  /**
+   * Login backoff and self-denial outlive a dropped session (read again once its login in flight has ended, so that
+   * login's failure counts). The failure count is kept even when the retry time has passed: the next failure waits longer.
+   */
+  private carry(session: TokenSession): void {
+    const key = session.identity.key
+    // A newer session of this identity already started from what was carried; it carries its own when dropped.
+    // (During the LRU's dispose the dropped session itself is still in the map.)
+    const cached = this.sessions.peek(key)
+    if (cached && cached !== session) return
+    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
+    if (loginFailures > 0 || lookupDenied || renewDenied) this.carried.set(key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
+    else this.carried.delete(key)
   }
 
   /**
