@@ -71,6 +71,8 @@ interface Connection {
   client: VaultClient
   /** A token set on the node-vault client handed in: every identity uses it first (KES). */
   preset?: string
+  /** An identity found the preset dead or replaced it by a login: identities created later do not try it. */
+  presetGivenUp?: boolean
 }
 
 type Carried = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
@@ -296,7 +298,15 @@ export class VaultBackend extends KVBackend {
     }
     const method = this.authMethod(id)
     const client = connection.client
-    return { canLogin: true, seed: connection.preset, login: () => method.login(client, () => this.clock.now()) }
+    return {
+      canLogin: true,
+      seed: connection.presetGivenUp ? undefined : connection.preset,
+      // KES replaced the client's token by the first login's: once one identity gives the preset up, so do new ones.
+      seedGivenUp: (token) => {
+        if (token === connection.preset) connection.presetGivenUp = true
+      },
+      login: () => method.login(client, () => this.clock.now()),
+    }
   }
 
   private authMethod(id: Identity): AuthMethod {

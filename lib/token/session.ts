@@ -41,6 +41,8 @@ export interface TokenSource {
   readonly canLogin: boolean
   /** A token to start with: VAULT_TOKEN, or one preset on a node-vault client (used first, the way KES used it). */
   readonly seed?: string
+  /** The session gave up the seed (dead, or replaced by a login): sessions created later need not try it. */
+  seedGivenUp?(token: string): void
   /** The raw auth answer of a login and when the request was sent (our clock), which anchors the lease. */
   login(): Promise<{ answer: VaultAuthResponse; sentAt: number }>
 }
@@ -298,9 +300,11 @@ export class TokenSession {
 
   /** Take a new state; the registry holds exactly the token the session holds. */
   private adopt(next: SessionState): void {
-    const before = this.current.lease?.token
+    const was = this.current.lease
+    const before = was?.token
     const after = next.lease?.token
     this.current = next
+    if (was?.origin === 'seed' && before !== after && !this.retired) this.source.seedGivenUp?.(before!)
     if (before !== after) {
       this.deps.credentials.add(after)
       this.deps.credentials.forget(before)
