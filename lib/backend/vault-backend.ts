@@ -268,7 +268,7 @@ export class VaultBackend extends KVBackend {
         default:
           out = err.transient
             ? new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
-            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
+            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ? `${err.status} ` : ''}${err.vaultMessage}`, key, err.status)
       }
     } else {
       out = err instanceof Error ? err : new Error(String(err))

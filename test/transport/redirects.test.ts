@@ -45,8 +45,15 @@ describe('transport: redirects stay inside the configured Vault cluster', functi
         const what = `a ${status} on ${method === 'GET' ? 'the GET read (carrying the token)' : 'the POST login (carrying the JWT)'}`
         it(`${how}: ${what} to another origin is refused; nothing at all reaches that origin`, async () => {
           const vault = await redirector(status, method)
-          ;({ backend } = build(how, vault.url, { clock }))
+          let lines: string[]
+          ;({ backend, lines } = build(how, vault.url, { clock }))
           const r = await timed(backend.getSecretManifestData(spec('secret/data/app/db')))
+          if (method === 'POST') {
+            const logged = lines.filter((l) => /vault login failed/.test(l))
+            assert.equal(logged.length, 1)
+            assert.match(logged[0]!, /"msg":"vault login failed: the answer was refused; retrying in 1 s; see the error"/)
+            assert.match(logged[0]!, /"error":"[^"]*nor in VAULT_REDIRECT_ORIGINS; nothing was sent there/)
+          }
           assert.match(r.error!.message, new RegExp(`${status} Vault redirected to ${elsewhere.origin}, which is not the configured Vault \\(${vault.origin}\\) nor in VAULT_REDIRECT_ORIGINS; nothing was sent there`))
           assert.deepEqual(elsewhere.received, [])
           assert.equal(vault.count(operationOf(method)), 1)
