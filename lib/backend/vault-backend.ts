@@ -11,7 +11,7 @@ import { credentials } from '../redact.js'
 import { resolveSettings, SETTING_VARIABLES, type Settings, type SettingsInput } from '../settings.js'
 import { describeIdentity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from '../token/errors.js'
 import { remainingSeconds } from '../token/lease.js'
-import type { SessionState, TokenPolicy } from '../token/policy.js'
+import { type CarriedState, carriedOver, type TokenPolicy } from '../token/policy.js'
 import { type Identity, type SessionDeps, TokenSession, type TokenSource } from '../token/session.js'
 import { type Clock, type Logger, silentLogger, systemClock } from '../types.js'
 import { VaultClient, type VaultReadResponse } from '../vault/client.js'
@@ -75,7 +75,6 @@ interface Connection {
   presetGivenUp?: boolean
 }
 
-type Carried = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
 
 function settingsInput(o: VaultBackendOptions): SettingsInput {
   const input: SettingsInput = {}
@@ -97,7 +96,7 @@ export class VaultBackend extends KVBackend {
   private readonly metrics: VaultMetrics
   private readonly sessions: LRUCache<string, TokenSession>
   /** Login backoff and self-denial of identities no longer cached: it survives eviction (bounded on its own). */
-  private readonly carried: LRUCache<string, Carried>
+  private readonly carried: LRUCache<string, CarriedState>
   private readonly reads = new Map<string, Promise<VaultReadResponse>>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly retiring = new Set<Promise<boolean>>()
@@ -351,18 +350,15 @@ export class VaultBackend extends KVBackend {
     void done.finally(() => this.retiring.delete(done))
   }
 
-  /**
-   * Login backoff and self-denial outlive a dropped session (read again once its login in flight has ended, so that
-   * login's failure counts). The failure count is kept even when the retry time has passed: the next failure waits longer.
-   */
+  /** What outlives a dropped session (policy.ts), read again once its login in flight has ended, so that its failure counts. */
   private carry(session: TokenSession): void {
     const key = session.identity.key
     // A newer session of this identity already started from what was carried; it carries its own when dropped.
     // (During the LRU's dispose the dropped session itself is still in the map.)
     const cached = this.sessions.peek(key)
     if (cached && cached !== session) return
-    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
-    if (loginFailures > 0 || lookupDenied || renewDenied) this.carried.set(key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
+    const carried = carriedOver(session.state)
+    if (carried) this.carried.set(key, carried)
     else this.carried.delete(key)
   }
 

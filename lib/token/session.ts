@@ -12,6 +12,7 @@ import { remainingSeconds, seedLease, type TokenLease } from './lease.js'
 import {
   type Abilities,
   afterDeadRead,
+  type CarriedState,
   afterLogin,
   afterLookup,
   afterRenewal,
@@ -102,7 +103,7 @@ export class TokenSession {
     private readonly vault: VaultClient,
     private readonly deps: SessionDeps,
     /** Login backoff carried over from an earlier session of this identity (it survives eviction). */
-    carried: Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>> = {},
+    carried: CarriedState = {},
   ) {
     this.abilities = { canLogin: source.canLogin }
     this.lastUsed = deps.clock.now()
