@@ -75,7 +75,6 @@ interface Connection {
   presetGivenUp?: boolean
 }
 
-
 function settingsInput(o: VaultBackendOptions): SettingsInput {
   const input: SettingsInput = {}
   for (const key of Object.keys(SETTING_VARIABLES) as (keyof Settings)[]) if (o[key] !== undefined) input[key] = o[key]

@@ -12,10 +12,10 @@ import { remainingSeconds, seedLease, type TokenLease } from './lease.js'
 import {
   type Abilities,
   afterDeadRead,
-  type CarriedState,
   afterLogin,
   afterLookup,
   afterRenewal,
+  type CarriedState,
   decide,
   type Decision,
   type Done,
