@@ -89,6 +89,11 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         case 'network':
           logger.error(fields, `vault login failed: Vault is unavailable; ${retry}`)
           break
+        case 'redirect_refused':
+        case 'too_large':
+          // The transport refused the answer; the error names the setting (VAULT_REDIRECT_ORIGINS, VAULT_MAX_RESPONSE_BYTES).
+          logger.error(fields, `vault login failed: the answer was refused; ${retry}; see the error`)
+          break
         default:
           logger.error(fields, `vault login failed; ${retry}; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`)
       }

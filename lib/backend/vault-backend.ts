@@ -11,7 +11,7 @@ import { credentials } from '../redact.js'
 import { resolveSettings, SETTING_VARIABLES, type Settings, type SettingsInput } from '../settings.js'
 import { describeIdentity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from '../token/errors.js'
 import { remainingSeconds } from '../token/lease.js'
-import type { SessionState, TokenPolicy } from '../token/policy.js'
+import { type CarriedState, carriedOver, type TokenPolicy } from '../token/policy.js'
 import { type Identity, type SessionDeps, type SessionEvents, TokenSession, type TokenSource } from '../token/session.js'
 import { type Clock, type Logger, silentLogger, systemClock } from '../types.js'
 import { VaultClient, type VaultReadResponse } from '../vault/client.js'
@@ -76,9 +76,9 @@ interface Connection {
   client: VaultClient
   /** A token set on the node-vault client handed in: every identity uses it first (KES). */
   preset?: string
+  /** An identity found the preset dead or replaced it by a login: identities created later do not try it. */
+  presetGivenUp?: boolean
 }
-
-type Carried = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
 
 function settingsInput(o: VaultBackendOptions): SettingsInput {
   const input: SettingsInput = {}
@@ -100,7 +100,7 @@ export class VaultBackend extends KVBackend {
   private readonly metrics: VaultMetrics
   private readonly sessions: LRUCache<string, TokenSession>
   /** Login backoff and self-denial of identities no longer cached: it survives eviction (bounded on its own). */
-  private readonly carried: LRUCache<string, Carried>
+  private readonly carried: LRUCache<string, CarriedState>
   private readonly reads = new Map<string, Promise<VaultReadResponse>>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly retiring = new Set<Promise<boolean>>()
@@ -112,6 +112,8 @@ export class VaultBackend extends KVBackend {
   private connection?: Connection
   private readonly connecting: Promise<Connection>
   private closing?: Promise<{ revoked: number }>
+  /** getSecretManifestData calls admitted (begun before close) and not yet done. */
+  private admitted = 0
   private lastSweep: number
 
   constructor(private readonly options: VaultBackendOptions = {}) {
@@ -213,7 +215,8 @@ export class VaultBackend extends KVBackend {
     if (kvVersion !== 1 && kvVersion !== 2) {
       throw new SecretReadError(`Unknown "kvVersion" specified: ${JSON.stringify(kvVersion)}; expected 1 or 2`, key)
     }
-    if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
+    // A call admitted before close() goes on (close waits for it); a direct `_get` after close() is refused.
+    if (this.closing && this.admitted === 0) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
     const work = this.read(spec, key, kvVersion, context)
     this.inflight.add(work)
     try {
@@ -229,9 +232,23 @@ export class VaultBackend extends KVBackend {
    * Secret data that comes back is refused whole if any value holds a credential of this backend.
    */
   override async getSecretManifestData(args: GetSecretManifestDataArgs): Promise<SecretManifestData> {
+    // close() refuses new calls, and waits (bounded) for the ones admitted before it.
+    if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', '')
+    this.admitted++
+    const work = this.manifest(args)
+    this.inflight.add(work)
+    try {
+      return await work
+    } finally {
+      this.inflight.delete(work)
+      this.admitted--
+    }
+  }
+
+  private async manifest(args: GetSecretManifestDataArgs): Promise<SecretManifestData> {
     const spec = args?.spec as (SpecOptions & Record<string, unknown>) | null | undefined
     if (spec !== null && typeof spec === 'object') {
-      await this.connecting
+      if (!this.connection) await this.connecting
       guardSpecPaths(spec, this.settings)
       // A spec that reads nothing needs no identity (KES gave it an empty Secret).
       if (!specPaths(spec).next().done) this.identityOf(spec, { namespace: args.namespace, permittedServiceAccounts: args.permittedServiceAccounts })
@@ -247,7 +264,7 @@ export class VaultBackend extends KVBackend {
   }
 
   private async read(spec: SpecOptions, key: string, kvVersion: 1 | 2, context: KVContext): Promise<string> {
-    await this.connecting
+    if (!this.connection) await this.connecting // once: the hot path does not yield for it
     this.sweepIdle()
     const session = this.sessionFor(spec, context)
     let res: VaultReadResponse
@@ -302,7 +319,7 @@ export class VaultBackend extends KVBackend {
         default:
           out = err.transient
             ? new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
-            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
+            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ? `${err.status} ` : ''}${err.vaultMessage}`, key, err.status)
       }
     } else {
       out = err instanceof Error ? err : new Error(String(err))
@@ -349,7 +366,15 @@ export class VaultBackend extends KVBackend {
     }
     const method = this.authMethod(id)
     const client = connection.client
-    return { canLogin: true, seed: preset, login: () => method.login(client, () => this.clock.now()) }
+    return {
+      canLogin: true,
+      seed: preset && !connection.presetGivenUp ? preset : undefined,
+      // KES replaced the client's token by the first login's: once one identity gives the preset up, so do new ones.
+      seedGivenUp: (token) => {
+        if (token === connection.preset) connection.presetGivenUp = true
+      },
+      login: () => method.login(client, () => this.clock.now()),
+    }
   }
 
   private authMethod(id: Identity): AuthMethod {
@@ -376,18 +401,34 @@ export class VaultBackend extends KVBackend {
     for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
   }
 
-  /** Revoke a dropped identity's token in the background (tracked, so close() waits for it); keep its backoff. */
+  /**
+   * Revoke a dropped identity's token in the background (tracked, so close() waits for it), once the reads it had in
+   * flight are answered; then keep its backoff for the identity's next session.
+   */
   private retire(session: TokenSession): void {
-    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
-    if (loginRetryAt > this.clock.now() || lookupDenied || renewDenied) {
-      this.carried.set(session.identity.key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
-    }
-    const done = session.retire({ revoke: true }).catch((err: unknown) => {
-      this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
-      return false
-    })
+    // Now, for a new session of this identity created before the retirement ends; again when it ends.
+    this.carry(session)
+    const done = session
+      .retire({ revoke: true })
+      .catch((err: unknown) => {
+        this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
+        return false
+      })
+      .finally(() => this.carry(session))
     this.retiring.add(done)
     void done.finally(() => this.retiring.delete(done))
+  }
+
+  /** What outlives a dropped session (policy.ts), read again once its login in flight has ended, so that its failure counts. */
+  private carry(session: TokenSession): void {
+    const key = session.identity.key
+    // A newer session of this identity already started from what was carried; it carries its own when dropped.
+    // (During the LRU's dispose the dropped session itself is still in the map.)
+    const cached = this.sessions.peek(key)
+    if (cached && cached !== session) return
+    const carried = carriedOver(session.state)
+    if (carried) this.carried.set(key, carried)
+    else this.carried.delete(key)
   }
 
   /**

@@ -297,6 +297,20 @@ export function afterLogin(
   return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, lastLoginError: e }, retryInMs: delay }
 }
 
+/** What of a dropped session (evicted, idle) its identity's next session starts from. */
+export type CarriedState = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
+
+/**
+ * Login backoff and self-denial survive the session: one broken role in a full cache still costs one login per
+ * backoff step. The failure count is kept after the retry time has passed, so the next failure waits longer.
+ * Undefined: nothing worth keeping (the next session starts fresh).
+ */
+export function carriedOver(s: SessionState): CarriedState | undefined {
+  if (s.loginFailures === 0 && !s.lookupDenied && !s.renewDenied) return undefined
+  const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = s
+  return { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied }
+}
+
 export type DeniedReadVerdict =
   /** The token is alive: the role's policies do not allow the path. Keep the token. */
   | 'policy'
