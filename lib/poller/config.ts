@@ -27,9 +27,11 @@ export interface PollerConfig {
   defaultVaultMountPoint: string
 }
 
+// The settings the host shares with the backend: one default, one validation (lib/settings.ts).
+const SHARED = resolveSettings({})
+
 export const DEFAULT_POLLER_CONFIG: PollerConfig = {
-  // The backend's setting: one default, one validation (lib/settings.ts).
-  pollerIntervalMilliseconds: resolveSettings({}).pollerIntervalMilliseconds,
+  pollerIntervalMilliseconds: SHARED.pollerIntervalMilliseconds,
   watchedNamespaces: [],
   instanceId: undefined,
   watchTimeoutMilliseconds: 60000,
@@ -39,7 +41,7 @@ export const DEFAULT_POLLER_CONFIG: PollerConfig = {
   enforceNamespaceAnnotations: false,
   mountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-vault-mount',
   serviceAccountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-service-accounts',
-  defaultVaultMountPoint: 'kubernetes',
+  defaultVaultMountPoint: SHARED.defaultVaultMountPoint,
 }
 
 // KES treated any DISABLE_POLLING value (even "false") as set; we accept booleans and, like KES, a bare presence.
@@ -51,8 +53,12 @@ function readPresenceFlag(env: Env, name: string): boolean {
 }
 
 export function loadPollerConfig(env: Env = process.env): PollerConfig {
+  const shared = resolveSettings(
+    { pollerIntervalMilliseconds: env.POLLER_INTERVAL_MILLISECONDS, defaultVaultMountPoint: env.DEFAULT_VAULT_MOUNT_POINT, authMethod: env.VAULT_AUTH_METHOD, approleRoleId: env.VAULT_APPROLE_ROLE_ID, approleSecretIdFile: env.VAULT_APPROLE_SECRET_ID_FILE },
+    { source: 'env' },
+  )
   return {
-    pollerIntervalMilliseconds: resolveSettings({ pollerIntervalMilliseconds: env.POLLER_INTERVAL_MILLISECONDS }, { source: 'env' }).pollerIntervalMilliseconds,
+    pollerIntervalMilliseconds: shared.pollerIntervalMilliseconds,
     watchedNamespaces: readList(env, 'WATCHED_NAMESPACES'),
     instanceId: readString(env, 'INSTANCE_ID'),
     watchTimeoutMilliseconds: readInteger(env, 'WATCH_TIMEOUT', DEFAULT_POLLER_CONFIG.watchTimeoutMilliseconds, {
@@ -67,6 +73,6 @@ export function loadPollerConfig(env: Env = process.env): PollerConfig {
     enforceNamespaceAnnotations: env.ENFORCE_NAMESPACE_ANNOTATIONS !== undefined,
     mountPermittedAnnotation: readString(env, 'MOUNT_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.mountPermittedAnnotation)!,
     serviceAccountPermittedAnnotation: readString(env, 'SERVICE_ACCOUNT_PERMITTED_ANNOTATION', DEFAULT_POLLER_CONFIG.serviceAccountPermittedAnnotation)!,
-    defaultVaultMountPoint: readString(env, 'DEFAULT_VAULT_MOUNT_POINT', DEFAULT_POLLER_CONFIG.defaultVaultMountPoint)!,
+    defaultVaultMountPoint: shared.defaultVaultMountPoint,
   }
 }
