@@ -98,7 +98,7 @@ function* keysOf(spec: ExternalSecretSpec): Generator<{ field: string; value: un
 
 /**
  * May this namespace sync this ExternalSecret? KES's rules in KES's order: no annotations at all allows unless
- * ENFORCE_NAMESPACE_ANNOTATIONS; the naming annotation (every key); the role annotation (`roleArn` or `vaultRole`); then
+ * ENFORCE_NAMESPACE_ANNOTATIONS; the naming annotation (every key); the role annotation (`roleArn` and `vaultRole`, each one given); then
  * the mount annotation. A missing annotation allows, except under enforcement; an empty one allows everything (KES).
  */
 export function isPermitted(namespace: NamespaceLike, spec: ExternalSecretSpec, config: GuardConfig): Verdict {
@@ -122,18 +122,20 @@ export function isPermitted(namespace: NamespaceLike, spec: ExternalSecretSpec, 
     }
   }
 
-  // 2. role
-  const roleField = spec.roleArn ? 'spec.roleArn' : 'spec.vaultRole'
-  const role = spec.roleArn || spec.vaultRole
-  if (role) {
+  // 2. role. KES checked `roleArn || vaultRole`, so a spec naming both got past with the permitted `roleArn` and logged
+  // in to Vault as any `vaultRole`; every role field a spec names is checked.
+  const roles = (['roleArn', 'vaultRole'] as const).filter((f) => spec[f])
+  if (roles.length > 0) {
     const pattern = annotations[config.rolePermittedAnnotation]
     if (!pattern && enforce) return missing(config.rolePermittedAnnotation)
     // An empty (or absent) annotation allows every role, as in KES (and, as in KES, counts as missing under enforcement).
     if (pattern) {
       const p = compile(config.rolePermittedAnnotation, pattern)
       if (isVerdict(p)) return p
-      const v = check(roleField, role, p, roleWording)
-      if (v) return v
+      for (const f of roles) {
+        const v = check(`spec.${f}`, String(spec[f]), p, roleWording)
+        if (v) return v
+      }
     }
   }
 

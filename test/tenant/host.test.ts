@@ -136,6 +136,22 @@ describe('tenant: the poller host refuses what a namespace does not permit (issu
     await assertClean()
   })
 
+  it('a permitted roleArn does not carry a vaultRole the namespace does not permit (KES checked only roleArn || vaultRole)', async () => {
+    await start()
+    api!.addNamespace('a', { [ROLE]: 'team-a' })
+    const status = await sync([
+      ['a', 'plain', read('b')],
+      ['a', 'sneaky', { ...read('b'), roleArn: 'team-a' }],
+      ['a', 'good', { ...read('a'), roleArn: 'team-a' }],
+    ])
+    assert.match(status['a/plain']!, /spec\.vaultRole: namespace does not allow to assume role "team-b"/)
+    assert.match(status['a/sneaky']!, /spec\.vaultRole: namespace does not allow to assume role "team-b"/)
+    assert.equal(status['a/good'], 'SUCCESS')
+    assert.equal(w!.dev.liveTokens({ role: 'team-b' }), 0, 'never logged in as team-b')
+    assert.equal(api!.secrets.has('a/sneaky'), false)
+    await assertClean()
+  })
+
   it('a mount that climbs out of auth/ is refused by the backend even where no annotation guards mounts; nothing sent', async () => {
     await start()
     const status = await sync([
