@@ -33,6 +33,8 @@ export interface SessionState {
   loginRetryAt: number
   renewRetryAt: number
   lookupRetryAt: number
+  /** When the latest gate was set (ms): a clock that is now earlier than this stepped back. */
+  gatesSetAt: number
   loginFailures: number
   renewFailures: number
   lastLoginError?: Error
@@ -50,6 +52,7 @@ export const initialState = (): SessionState => ({
   loginRetryAt: 0,
   renewRetryAt: 0,
   lookupRetryAt: 0,
+  gatesSetAt: 0,
   loginFailures: 0,
   renewFailures: 0,
   lookupDenied: false,
@@ -105,7 +108,19 @@ function endReason(s: SessionState, lease: TokenLease, now: number, threshold: n
   return lease.renewable ? 'max_ttl' : 'not_renewable'
 }
 
-export function decide(s: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }, done: Done = {}): Decision {
+/**
+ * The state with its backoff gates re-anchored to `now` if the host clock stepped back since they were set (an NTP
+ * step, a resumed VM): the wait still left when a gate was set counts from now, so a 30 s backoff stays 30 s and
+ * never becomes an hour without Vault. The same state when the clock did not step back.
+ */
+export function rebaseGates(s: SessionState, now: number): SessionState {
+  if (now >= s.gatesSetAt) return s
+  const shift = (at: number) => (at > 0 ? now + Math.max(0, at - s.gatesSetAt) : at)
+  return { ...s, loginRetryAt: shift(s.loginRetryAt), renewRetryAt: shift(s.renewRetryAt), lookupRetryAt: shift(s.lookupRetryAt), gatesSetAt: now }
+}
+
+export function decide(state: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }, done: Done = {}): Decision {
+  const s = rebaseGates(state, now)
   const lease = s.lease
   if (!lease || expired(lease, now, p)) {
     if (!a.canLogin) return { action: 'unavailable' }
@@ -141,7 +156,8 @@ export interface Due {
  * Each action that will fall due with no caller-visible change (ms on the clock): the next lookup, the renewal or
  * the login at the threshold, the login at expiry. Gates (backoff, Retry-After) are taken into account.
  */
-export function dueActions(s: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }): Due[] {
+export function dueActions(state: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }): Due[] {
+  const s = rebaseGates(state, now)
   const lease = s.lease
   const due: Due[] = []
   const login = (at: number) => a.canLogin && due.push({ at: Math.max(at, s.loginRetryAt, now), action: 'login' })
@@ -212,7 +228,7 @@ export function afterLookup(s: SessionState, lease: TokenLease, outcome: Outcome
       return { state: drop(s, deadReason(lease, sentAt, p)), result: 'invalid' }
     default:
       // Vault unreachable or unwell: keep the token while it is valid; retry after one lookup interval, not per caller.
-      return { state: { ...s, lookupRetryAt: sentAt + Math.max(p.lookupIntervalMs, 1_000) }, result: 'failure' }
+      return { state: { ...s, lookupRetryAt: sentAt + Math.max(p.lookupIntervalMs, 1_000), gatesSetAt: Math.max(s.gatesSetAt, sentAt) }, result: 'failure' }
   }
 }
 
@@ -269,7 +285,7 @@ export function afterRenewal(
       const failures = s.renewFailures + 1
       const left = remainingSeconds(lease, sentAt) * 1000
       const delay = Math.min(backoffDelay(failures, random, LOGIN_BACKOFF), Math.max(1_000, left / 3))
-      return { state: { ...s, renewFailures: failures, renewRetryAt: sentAt + delay }, result: 'failure' }
+      return { state: { ...s, renewFailures: failures, renewRetryAt: sentAt + delay, gatesSetAt: Math.max(s.gatesSetAt, sentAt) }, result: 'failure' }
     }
   }
 }
@@ -294,11 +310,11 @@ export function afterLogin(
   // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
   const refusedByVault = e instanceof VaultRequestError && !e.transient
   const delay = Math.max(backoffDelay(failures, random, refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF), retryAfterMs)
-  return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, lastLoginError: e }, retryInMs: delay }
+  return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, gatesSetAt: Math.max(s.gatesSetAt, now), lastLoginError: e }, retryInMs: delay }
 }
 
 /** What of a dropped session (evicted, idle) its identity's next session starts from. */
-export type CarriedState = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
+export type CarriedState = Partial<Pick<SessionState, 'loginRetryAt' | 'gatesSetAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
 
 /**
  * Login backoff and self-denial survive the session: one broken role in a full cache still costs one login per
@@ -307,8 +323,8 @@ export type CarriedState = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFai
  */
 export function carriedOver(s: SessionState): CarriedState | undefined {
   if (s.loginFailures === 0 && !s.lookupDenied && !s.renewDenied) return undefined
-  const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = s
-  return { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied }
+  const { loginRetryAt, gatesSetAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = s
+  return { loginRetryAt, gatesSetAt, loginFailures, lastLoginError, lookupDenied, renewDenied }
 }
 
 export type DeniedReadVerdict =

@@ -20,6 +20,7 @@ import {
   type Decision,
   type Done,
   initialState,
+  rebaseGates,
   judgeDeniedRead,
   type LoginReason,
   type LookupResult,
@@ -130,6 +131,7 @@ export class TokenSession {
     if (this.retired) throw new SessionClosedError(this.identity)
     const now = this.deps.clock.now()
     this.lastUsed = now
+    this.current = rebaseGates(this.current, now)
     if (this.inflight) {
       this.deps.events.lookupSkipped(this.identity)
       return this.inflight
@@ -228,6 +230,7 @@ export class TokenSession {
     for (;;) {
       if (this.retired) throw new SessionClosedError(this.identity)
       const now = this.deps.clock.now()
+      this.current = rebaseGates(this.current, now)
       const d = decide(this.current, now, this.deps.policy, this.abilities, done)
       if (d.action !== 'use') this.deps.events.decided?.(this.identity, d, this.current.lease)
       switch (d.action) {

@@ -30,6 +30,12 @@ export type VaultErrorKind =
   /** The backend was closed before this request left: nothing was sent. */
   | 'closed'
 
+/**
+ * The longest Retry-After honoured (seconds). A quota's block interval may be minutes; a header asking for a day, or
+ * forever, is a proxy's mistake, and honouring it would stop syncing for that long. One request per 5 min asks again.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 300
+
 /** Kinds that say Vault (or the way to it) is unwell right now, not that the request was wrong. */
 const TRANSIENT: ReadonlySet<VaultErrorKind> = new Set(['sealed', 'rate_limited', 'unavailable', 'server', 'timeout', 'network', 'bad_response'])
 

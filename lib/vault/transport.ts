@@ -8,7 +8,7 @@
  */
 import http from 'node:http'
 import https from 'node:https'
-import { classifyResponse, networkError, type VaultOperation, VaultRequestError } from './errors.js'
+import { classifyResponse, MAX_RETRY_AFTER_SECONDS, networkError, type VaultOperation, VaultRequestError } from './errors.js'
 
 export interface HttpExchangeRequest {
   method: string
@@ -130,12 +130,24 @@ export interface SendOptions {
   body?: unknown
 }
 
+/** Lanes with a quiet period at once: a tenant names mounts, so the map is bounded. */
+const MAX_QUIET_LANES = 1_000
+
+/**
+ * Vault's rate-limit quotas apply to a namespace, a mount or a path: a 429 with Retry-After quiets the mount it came
+ * from (`secret`, `auth/kubernetes`), not every identity and every tenant.
+ */
+export function laneOf(path: string): string {
+  const [first = '', second = ''] = path.replace(/^\/+/, '').split('/', 2)
+  return first === 'auth' ? `auth/${second}` : first
+}
+
 export class VaultTransport {
   readonly origin: string
   private readonly allowedOrigins: ReadonlySet<string>
   private readonly base: string
-  /** Vault asked us (429 + Retry-After) to send nothing before this time (ms on the clock). */
-  private quietUntil = 0
+  /** Per lane (laneOf): Vault asked us (429 + Retry-After) at `from` to send nothing there before `until` (ms). */
+  private readonly quietUntil = new Map<string, { from: number; until: number }>()
   private closed = false
 
   constructor(private readonly o: TransportOptions) {
@@ -158,11 +170,19 @@ export class VaultTransport {
   /** Send one request; resolves with Vault's parsed JSON answer (undefined for 204), rejects with a VaultRequestError. */
   async send(operation: VaultOperation, method: 'GET' | 'POST' | 'PUT', path: string, options: SendOptions = {}): Promise<unknown> {
     if (this.closed) throw new VaultRequestError(operation, 'closed', undefined, path, 'the Vault backend is closed; nothing was sent')
-    const wait = this.quietUntil - this.o.now()
-    if (wait > 0) {
-      // Honour Retry-After: fail locally, send nothing, until the time Vault asked for has passed.
-      const left = Math.ceil(wait / 1000)
-      throw new VaultRequestError(operation, 'rate_limited', 429, path, `rate limited by Vault; not sending for another ${left} s (Retry-After)`, left)
+    const lane = laneOf(path)
+    const quiet = this.quietUntil.get(lane)
+    if (quiet !== undefined) {
+      const now = this.o.now()
+      // A clock that stepped back since the 429 still waits only what Vault asked for, counted from now.
+      if (now < quiet.from) this.quietUntil.set(lane, { from: now, until: now + (quiet.until - quiet.from) })
+      const wait = this.quietUntil.get(lane)!.until - now
+      if (wait > 0) {
+        // Honour Retry-After: fail locally, send nothing there, until the time Vault asked for has passed.
+        const left = Math.ceil(wait / 1000)
+        throw new VaultRequestError(operation, 'rate_limited', 429, path, `rate limited by Vault; not sending to ${lane || 'this path'} for another ${left} s (Retry-After)`, left)
+      }
+      this.quietUntil.delete(lane)
     }
     const url = this.url(operation, path)
     const headers = this.headers(options)
@@ -178,12 +198,19 @@ export class VaultTransport {
       return parsed
     } catch (err) {
       const e = err instanceof VaultRequestError ? err : this.failure(err, operation, path, deadline.signal)
-      if (e.retryAfterSeconds) this.quietUntil = Math.max(this.quietUntil, this.o.now() + e.retryAfterSeconds * 1000)
+      if (e.retryAfterSeconds) this.quiet(lane, this.o.now() + e.retryAfterSeconds * 1000)
       this.o.observe?.(operation, e.status ?? 'error', (performance.now() - started) / 1000)
       throw e
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  private quiet(lane: string, until: number): void {
+    const before = this.quietUntil.get(lane)?.until ?? 0
+    this.quietUntil.delete(lane)
+    this.quietUntil.set(lane, { from: this.o.now(), until: Math.max(until, before) })
+    if (this.quietUntil.size > MAX_QUIET_LANES) this.quietUntil.delete(this.quietUntil.keys().next().value!)
   }
 
   /** Each segment percent-encoded, so a key can never become a query, a fragment or another path. */
@@ -252,7 +279,8 @@ export class VaultTransport {
       const errors = readable ? (json as { errors?: unknown } | undefined)?.errors : undefined
       const first = Array.isArray(errors) && errors.length > 0 ? String(errors[0]) : ''
       const retry = Number(res.headers['retry-after'])
-      throw new VaultRequestError(operation, classifyResponse(status, first), status, path, first || `status ${status}`, retry > 0 ? retry : undefined)
+      const retryAfter = retry > 0 ? Math.min(Math.ceil(retry), MAX_RETRY_AFTER_SECONDS) : undefined
+      throw new VaultRequestError(operation, classifyResponse(status, first), status, path, first || `status ${status}`, retryAfter)
     }
     throw new VaultRequestError(operation, 'bad_response', status, path, `unexpected status ${status}`)
   }

@@ -16,6 +16,7 @@ import {
   initialState,
   judgeDeniedRead,
   nextDueAt,
+  rebaseGates,
   renewalCapped,
   renewalIncrement,
   type SessionState,
@@ -109,6 +110,19 @@ describe('token policy (pure)', () => {
       const s = state(lease({ lookedUp: false, expireTime: T0 + 3600_000 }), { lookupDenied: true, renewDenied: true })
       assert.deepEqual(decide(s, T0 + 3000_000, policy), { action: 'use' })
       assert.deepEqual(decide(s, T0 + 3570_000, policy), { action: 'login', reason: 'self_denied' })
+    })
+
+    it('a backoff gate set before the host clock stepped back keeps the wait it had left, not the step', () => {
+      // A login failed at T0 + 1 h and set a 30 s gate; then the clock stepped back an hour.
+      const s = state(undefined, { loginRetryAt: T0 + 3600_000 + 30_000, gatesSetAt: T0 + 3600_000 })
+      assert.deepEqual(decide(s, T0, policy), { action: 'backoff', retryAt: T0 + 30_000 })
+      assert.deepEqual(nextDueAt(s, T0, policy), { at: T0 + 30_000, action: 'login' })
+      // The session re-anchors its state at its first look after the step; later looks measure from there.
+      const l = rebaseGates(state(lease({ expireTime: T0 + 20_000, verifiedAt: T0 - 20_000 }), { renewRetryAt: T0 + 3600_000 + 4_000, lookupRetryAt: T0 + 3600_000 + 10_000, gatesSetAt: T0 + 3600_000 }), T0)
+      assert.deepEqual(decide(l, T0 + 3_999, policy), { action: 'use' })
+      assert.deepEqual(decide(l, T0 + 10_000, policy), { action: 'lookup', reason: 'interval' }, 'the lookup gate: 10 s from the step, not an hour')
+      assert.equal(dueActions({ ...l, lookupDenied: true }, T0, policy).find((d) => d.action === 'renew')?.at, T0 + 4_000, 'the renewal gate: 4 s')
+      assert.equal(rebaseGates(l, T0 + 5), l, 'no step: the same state')
     })
 
     it('each action at most once per refresh: a refresh always ends', () => {
@@ -272,7 +286,7 @@ describe('token policy (pure)', () => {
     })
 
     it('self-denial (a role without the default policy), so the next session does not ask lookup-self again', () => {
-      assert.deepEqual(carriedOver(state(lease(), { lookupDenied: true })), { loginRetryAt: 0, loginFailures: 0, lastLoginError: undefined, lookupDenied: true, renewDenied: false })
+      assert.deepEqual(carriedOver(state(lease(), { lookupDenied: true })), { loginRetryAt: 0, gatesSetAt: 0, loginFailures: 0, lastLoginError: undefined, lookupDenied: true, renewDenied: false })
       assert.equal(carriedOver(state(lease(), { renewDenied: true }))!.renewDenied, true)
     })
   })
