@@ -18,6 +18,9 @@ import {
 export const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 export const AUTH_METHODS = ['kubernetes', 'jwt', 'approle'] as const
 export type AuthMethodName = (typeof AUTH_METHODS)[number]
+/** keep: a dynamic secret is read once and kept with its lease; every-poll: read (a new credential) at each poll, as KES. */
+export const DYNAMIC_SECRET_MODES = ['keep', 'every-poll'] as const
+export type DynamicSecretMode = (typeof DYNAMIC_SECRET_MODES)[number]
 
 export interface Settings {
   vaultAddr: string
@@ -52,6 +55,10 @@ export interface Settings {
   authMethod: AuthMethodName
   approleRoleId?: string
   approleSecretIdFile?: string
+  /** A read answered with a lease (database/creds/...): keep it and renew it, or read again every poll (KES). */
+  dynamicSecrets: DynamicSecretMode
+  /** Dynamic secrets kept (per identity and path), LRU; an evicted one is revoked and minted again on its next read. */
+  dynamicSecretsCacheMax: number
 }
 
 export type SettingsInput = { [K in keyof Settings]?: unknown }
@@ -81,6 +88,8 @@ export const SETTING_VARIABLES: Readonly<Record<keyof Settings, string>> = {
   authMethod: 'VAULT_AUTH_METHOD',
   approleRoleId: 'VAULT_APPROLE_ROLE_ID',
   approleSecretIdFile: 'VAULT_APPROLE_SECRET_ID_FILE',
+  dynamicSecrets: 'VAULT_DYNAMIC_SECRETS',
+  dynamicSecretsCacheMax: 'VAULT_DYNAMIC_SECRETS_CACHE_MAX',
 }
 
 /** The raw settings in an environment (strings), ready for `resolveSettings(..., { source: 'env' })`. */
@@ -139,6 +148,8 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     authMethod,
     approleRoleId: text('approleRoleId'),
     approleSecretIdFile: text('approleSecretIdFile'),
+    dynamicSecrets: value('dynamicSecrets', (n, r) => oneOfValue(n, r, DYNAMIC_SECRET_MODES), 'keep'),
+    dynamicSecretsCacheMax: value('dynamicSecretsCacheMax', (n, r) => integerValue(n, r, { min: 1, max: 1_000_000 }), 10_000),
   }
   if (authMethod === 'approle' && (!settings.approleRoleId || (!settings.approleSecretIdFile && !context.approleSecretIdReader))) {
     const missing = settings.approleRoleId ? 'approleSecretIdFile' : 'approleRoleId'

@@ -18,10 +18,11 @@ import { VaultClient, type VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
 import { type NodeVaultClient, readNodeVaultClient } from '../vault/node-vault.js'
 import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/transport.js'
+import { DynamicSecrets } from './dynamic-secrets.js'
 import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
 import { type GetArgs, KVBackend, type KVContext } from './kv-backend.js'
-import { observeSessions } from './observe.js'
+import { observeSecretLeases, observeSessions } from './observe.js'
 
 export { SecretReadError, SpecError } from './errors.js'
 
@@ -106,6 +107,8 @@ export class VaultBackend extends KVBackend {
   private readonly connecting: Promise<Connection>
   private closing?: Promise<{ revoked: number }>
   private lastSweep: number
+  /** Dynamic secrets (reads answered with a lease), kept and renewed per identity and path. */
+  private readonly dynamic: DynamicSecrets
 
   constructor(private readonly options: VaultBackendOptions = {}) {
     const logger = redacting(options.logger ?? silentLogger)
@@ -136,6 +139,16 @@ export class VaultBackend extends KVBackend {
       events: observeSessions(this.metrics, logger, this.clock),
       credentials,
     }
+    this.dynamic = new DynamicSecrets({
+      ...this.sessionDeps,
+      mode: s.dynamicSecrets,
+      max: s.dynamicSecretsCacheMax,
+      pollerIntervalMilliseconds: s.pollerIntervalMilliseconds,
+      events: observeSecretLeases(this.metrics, logger, this.clock),
+      client: () => this.connection?.client,
+      metrics: this.metrics,
+      logger,
+    })
     if (options.vaultFactory) {
       this.connecting = this.connectNodeVault(options.vaultFactory)
       this.connecting.catch(() => undefined) // surfaced to each read, not as an unhandled rejection
@@ -216,7 +229,8 @@ export class VaultBackend extends KVBackend {
     const session = this.sessionFor(spec, context)
     let res: VaultReadResponse
     try {
-      res = await this.readShared(session, key)
+      // Dynamic secrets: an answer with a lease is kept and served by its lease (lib/backend/dynamic-secrets.ts).
+      res = await this.dynamic.read(session, key, () => this.readShared(session, key))
     } catch (err) {
       throw this.readFailure(err, key, kvVersion, session.identity)
     }
@@ -320,6 +334,7 @@ export class VaultBackend extends KVBackend {
     const now = this.clock.now()
     if (idle === 0 || now - this.lastSweep < Math.min(idle, this.settings.pollerIntervalMilliseconds)) return
     this.lastSweep = now
+    this.dynamic.sweepIdle(now, idle) // before the identities: revoking a lease needs its identity's token
     for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
   }
 
@@ -351,6 +366,7 @@ export class VaultBackend extends KVBackend {
     // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever.
     const bound = 2 * this.settings.requestTimeoutMilliseconds
     await settledWithin([...this.inflight], bound)
+    await settledWithin([this.dynamic.close(revoke)], bound) // leases first: revoking them needs the tokens
     const sessions = [...this.sessions.values()]
     this.sessions.clear()
     const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], bound)
