@@ -251,41 +251,60 @@ export class SecretLease {
 /**
  * Revokes leases with the identity's current token (any token whose policy grants `update` on sys/leases/revoke may
  * revoke any lease). The `default` policy does not grant it: the first 403 of an identity is reported once and that
- * identity is not asked again (its leases then end at their TTL, or with its token).
+ * identity is not asked again (its leases then end at their TTL, or with its token). Until an identity's first
+ * revocation has settled, its others wait for it, so a shutdown revoking many leases asks (and reports) once.
  */
 export class LeaseRevoker {
-  private readonly denied = new Set<string>()
+  private readonly known = new Map<string, 'allowed' | 'denied'>()
+  private readonly probes = new Map<string, Promise<boolean>>()
 
   constructor(
     private readonly client: () => VaultClient | undefined,
     private readonly deps: Pick<SecretLeaseDeps, 'clock' | 'policy' | 'events'>,
-    /** Bound on the identities remembered as denied (the oldest is forgotten first). */
-    private readonly maxDenied = 10_000,
+    /** Bound on the identities remembered (the oldest is forgotten first). */
+    private readonly maxKnown = 10_000,
   ) {}
 
   /** Whether Vault denied this identity's revocations. */
   isDenied(id: Identity): boolean {
-    return this.denied.has(id.key)
+    return this.known.get(id.key) === 'denied'
   }
 
   /** Revoke with the session's token as it is now (no login just for this: a token's end takes its leases anyway). */
   async revoke(session: ParentSession, leaseId: string, why: RevokeWhy): Promise<boolean> {
+    const key = session.identity.key
+    // Each wait ends when a probe settles; a probe that failed for Vault's own reasons hands over to the next caller.
+    while (!this.known.has(key) && this.probes.has(key)) await this.probes.get(key)!.catch(() => false)
+    if (this.known.get(key) === 'denied') return false
+    const work = this.send(session, leaseId, why)
+    if (!this.known.has(key)) {
+      this.probes.set(key, work)
+      void work.finally(() => this.probes.get(key) === work && this.probes.delete(key))
+    }
+    return work
+  }
+
+  private async send(session: ParentSession, leaseId: string, why: RevokeWhy): Promise<boolean> {
     const id = session.identity
     const token = session.lease
     const client = this.client()
-    if (this.denied.has(id.key) || !client || !token || remainingSeconds(token, this.deps.clock.now()) <= this.deps.policy.expirySkewSeconds) return false
+    if (!client || !token || remainingSeconds(token, this.deps.clock.now()) <= this.deps.policy.expirySkewSeconds) return false
     try {
       await client.revokeLease(token.token, leaseId)
+      this.remember(id.key, 'allowed')
       this.deps.events.revocation(id, leaseId, 'success', why)
       return true
     } catch (err) {
       const denied = err instanceof VaultRequestError && err.kind === 'permission_denied'
-      if (denied) {
-        if (this.denied.size >= this.maxDenied) this.denied.delete(this.denied.values().next().value!)
-        this.denied.add(id.key)
-      }
+      if (denied) this.remember(id.key, 'denied')
       this.deps.events.revocation(id, leaseId, denied ? 'denied' : 'failure', why, asError(err))
       return false
     }
+  }
+
+  private remember(key: string, verdict: 'allowed' | 'denied'): void {
+    this.known.delete(key)
+    if (this.known.size >= this.maxKnown) this.known.delete(this.known.keys().next().value!)
+    this.known.set(key, verdict)
   }
 }
