@@ -130,8 +130,10 @@ export class SecretLease {
     this.lastUsed = this.deps.clock.now()
     if (this.inflight) return this.inflight
     await session.acquire()
-    // Another caller may have started a refresh while this one waited for its token.
+    // Another caller may have started a refresh while this one waited for its token; a retired lease (swept, evicted,
+    // shut down meanwhile) is no longer renewed or replaced: a new one would be kept by nobody.
     if (this.inflight) return this.inflight
+    if (this.retired) return this.answer
     const d = this.decide(undefined)
     if (d.action === 'use') return this.answer
     if (d.action === 'backoff') throw this.unavailable()
@@ -142,7 +144,7 @@ export class SecretLease {
   retire(): TokenLease | undefined {
     if (this.retired) return undefined
     this.retired = true
-    this.forget(this.answer)
+    if (!this.notLeased) this.forget(this.answer)
     const lease = this.current.lease
     return lease && remainingSeconds(lease, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds ? lease : undefined
   }
@@ -222,7 +224,7 @@ export class SecretLease {
       sentAt,
     }))
     if (outcome.ok && !isLeased(outcome.value.answer)) {
-      this.forget(this.answer)
+      if (!this.retired) this.forget(this.answer)
       this.answer = outcome.value.answer
       this.notLeased = true
       return
@@ -233,11 +235,17 @@ export class SecretLease {
       this.deps.events.mint(this.identity, this.path, 'failure', reason, old, state.lastLoginError, retryInMs)
       return
     }
+    this.deps.events.mint(this.identity, this.path, 'success', reason, state.lease)
+    if (this.retired) {
+      // Dropped (swept, evicted) while this mint was on the wire: the caller gets it, nobody keeps it.
+      this.answer = outcome.value.answer
+      if (state.lease) this.superseded(this.session, state.lease)
+      return
+    }
     for (const s of secretStrings(outcome.value.answer.data)) this.deps.credentials.add(s)
     this.forget(this.answer)
     this.answer = outcome.value.answer
     this.parentToken = used
-    this.deps.events.mint(this.identity, this.path, 'success', reason, state.lease)
     if (old && old.token !== state.lease?.token && remainingSeconds(old, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds) {
       this.superseded(this.session, old)
     }
