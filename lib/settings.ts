@@ -18,9 +18,6 @@ import {
 export const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 export const AUTH_METHODS = ['kubernetes', 'jwt', 'approle'] as const
 export type AuthMethodName = (typeof AUTH_METHODS)[number]
-/** keep: a dynamic secret is read once and kept with its lease; every-poll: read (a new credential) at each poll, as KES. */
-export const DYNAMIC_SECRET_MODES = ['keep', 'every-poll'] as const
-export type DynamicSecretMode = (typeof DYNAMIC_SECRET_MODES)[number]
 
 export interface Settings {
   vaultAddr: string
@@ -160,3 +157,7 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
   }
   return Object.freeze(settings)
 }
+
+/** keep: a dynamic secret is read once and kept with its lease; every-poll: read (a new credential) at each poll, as KES. */
+export const DYNAMIC_SECRET_MODES = ['keep', 'every-poll'] as const
+export type DynamicSecretMode = (typeof DYNAMIC_SECRET_MODES)[number]

@@ -353,6 +353,11 @@ export class DevVault {
       .map((l) => ({ ...l }))
   }
 
+  /** Revoke one lease from outside, as `vault lease revoke` would (counted as a revocation by request). */
+  revokeLease(leaseId: string): boolean {
+    return this.store.leases.revoke(leaseId, this.clock.now())
+  }
+
   /** Leases minted, renewed and revoked (by why) since the start or the last resetCounters(). */
   leaseCounts(): LeaseCounts {
     this.store.leases.purge(this.clock.now(), true)

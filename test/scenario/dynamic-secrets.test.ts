@@ -202,6 +202,21 @@ describe('scenario: dynamic secrets over a simulated day (poll 10 s, in-process 
     })
   })
 
+  it('a lease revoked from outside (vault lease revoke) is noticed at its next renewal ("lease not found") and minted again in that poll', async () => {
+    const w = dynamicWorld()
+    const stale: number[] = []
+    assert.equal(await w.run(2 * H, (t, served) => {
+      if (t === 10 * M) assert.equal(w.dev.revokeLease(w.dev.liveLeases()[0]!.id), true)
+      if (w.dev.liveCredentials() === 0) stale.push(t)
+      else assertHonoured(w, served, t)
+    }), 0)
+    // Nothing asks Vault about a kept lease between renewals: the revoked credential was served from 10:00 to 59:20.
+    assert.deepEqual([stale[0], stale[stale.length - 1]], [10 * M, 59 * M + 20_000])
+    assert.deepEqual([w.dev.leaseCounts().minted, await w.metric('kes_vault_secret_mints_total', { reason: 'revoked' })], [2, 1])
+    assert.equal(await w.metric('kes_vault_secret_lease_renewals_total', { result: 'failure' }), 1)
+    await w.backend.close({ revoke: false })
+  })
+
   describe('leases that cannot be extended', () => {
     it('an engine whose leases are not renewable (AWS STS-like, TTL 15 min): minted 30 s before each expiry, never renewed', async () => {
       const w = dynamicWorld({ renewable: false, db: { default_ttl: '15m' } })
