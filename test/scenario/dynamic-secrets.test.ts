@@ -202,6 +202,20 @@ describe('scenario: dynamic secrets over a simulated day (poll 10 s, in-process 
     })
   })
 
+  it('the token revoked from outside takes its leases: found by the next lookup, a new login and a new credential in that poll', async () => {
+    const w = dynamicWorld({ perPath: 3 })
+    const stale: number[] = []
+    assert.equal(await w.run(20 * M, (t, served) => {
+      if (w.dev.liveCredentials() === 0) stale.push(t)
+      else assertHonoured(w, served, t)
+      if (t === 10 * M) w.dev.revokeRoleTokens('kubernetes', 'app') // after this poll, before the next
+    }), 0)
+    assert.deepEqual(stale, [], 'no poll ended holding the revoked credential')
+    assert.deepEqual([w.dev.counters().requests.login, w.dev.leaseCounts().minted], [2, 2])
+    assert.equal(await w.metric('kes_vault_secret_mints_total', { reason: 'parent_token' }), 1)
+    await w.backend.close({ revoke: false })
+  })
+
   it('a lease revoked from outside (vault lease revoke) is noticed at its next renewal ("lease not found") and minted again in that poll', async () => {
     const w = dynamicWorld()
     const stale: number[] = []
