@@ -9,7 +9,7 @@
  * --large: adds N=10 000 as a sampled day (about 10× the N=1 000 cost: roughly another hour on 2 cores).
  * --full: every steady workload N ∈ {10, 100, 1 000, 10 000} simulated in full for 24 h (many hours).
  * --quick: N ∈ {10, 100}, sampled; scenarios as default (3-4 min).
- * Every profile ends with the dynamic-secrets section (N=10, 24 h in full, ~15 s): mints and writes per day of ours
+ * Every profile ends with the dynamic-secrets section (N=10, 24 h in full, ~10 s): mints and writes per day of ours
  * against KES's mint-every-poll (bench/lib/dynamic.ts), also written to dynamic.md and dynamic.json.
  * --dynamic: only that section.
  */
