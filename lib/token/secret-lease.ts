@@ -5,7 +5,7 @@
  * this file does the I/O and tells the events. The lease is bound to the token that read it (Vault revokes a token's
  * leases with the token), so every serve also keeps that token alive through its session, exactly as a read would.
  */
-import type { CredentialRegistry } from '../redact.js'
+import { type CredentialRegistry, quote } from '../redact.js'
 import type { Clock } from '../types.js'
 import type { VaultClient, VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
@@ -196,7 +196,7 @@ export class SecretLease {
   }
 
   private unavailable(): Error {
-    return this.current.lastLoginError ?? new Error(`the dynamic secret "${this.path}" has no valid lease and a new one cannot be had yet`)
+    return this.current.lastLoginError ?? new Error(`the dynamic secret "${quote(this.path)}" has no valid lease and a new one cannot be had yet`)
   }
 
   private async renew(): Promise<void> {
