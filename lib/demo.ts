@@ -17,6 +17,10 @@ import { createLogger } from './log.js'
 import { buildSecretManifest } from './poller/secret-manifest.js'
 import type { ExternalSecret } from './poller/types.js'
 import { systemClock, type Clock } from './types.js'
+import type { Identity } from './token/errors.js'
+import { remainingSeconds, type TokenLease } from './token/lease.js'
+import { type Decision, effectiveThreshold, type LoginReason, type RenewalResult } from './token/policy.js'
+import type { SessionEvents } from './token/session.js'
 
 export const EXAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'demo')
 
@@ -44,69 +48,63 @@ export async function loadExamples(dir = EXAMPLES_DIR): Promise<{ seed: DevVault
   return { seed, externalSecrets }
 }
 
-/** What one identity has done so far, from the backend's counters (kes_vault_*_total). */
-export interface ActionCounts {
-  lookup: number
-  renew: number
-  capped: number
-  renewFailed: number
-  login: number
-  loginFailed: number
-  /** Successful logins by reason (first, expired, revoked, max_ttl, not_renewable). */
-  loginReasons: Record<string, number>
+const LOGIN_WHY: Record<LoginReason, string> = {
+  first: 'first',
+  expired: 'token expired',
+  revoked: 'token revoked',
+  max_ttl: 'max TTL',
+  not_renewable: 'not renewable',
+  self_denied: 'no default policy',
 }
-
-const zero = (): ActionCounts => ({ lookup: 0, renew: 0, capped: 0, renewFailed: 0, login: 0, loginFailed: 0, loginReasons: {} })
-
-/** Counter values by (mount, role) from the registry, to tell what each identity did during one poll. */
-async function actionCounts(registry: Registry): Promise<Map<string, ActionCounts>> {
-  const out = new Map<string, ActionCounts>()
-  const at = (labels: Record<string, unknown>) => {
-    const k = `${labels.mount}/${labels.role}`
-    let v = out.get(k)
-    if (!v) out.set(k, (v = zero()))
-    return v
-  }
-  const values = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
-  for (const v of await values('kes_vault_logins_total')) {
-    const c = at(v.labels)
-    if (v.labels.result === 'success') {
-      c.login += v.value
-      const reason = String(v.labels.reason)
-      c.loginReasons[reason] = (c.loginReasons[reason] ?? 0) + v.value
-    } else c.loginFailed += v.value
-  }
-  for (const v of await values('kes_vault_token_lookups_total')) at(v.labels).lookup += v.value
-  for (const v of await values('kes_vault_token_renewals_total')) {
-    const c = at(v.labels)
-    if (v.labels.result === 'success' || v.labels.result === 'capped') c.renew += v.value
-    if (v.labels.result === 'capped') c.capped += v.value
-    if (v.labels.result === 'failure') c.renewFailed += v.value
-  }
-  return out
-}
-
-const LOGIN_WHY: Record<string, string> = { first: 'first', expired: 'token expired', revoked: 'token revoked', max_ttl: 'max TTL', not_renewable: 'not renewable' }
 
 /**
- * What the backend did for one identity during a poll, and why: the remaining TTL before the poll against the renew
- * threshold. Built from counters and samples the backend exposes today; the one place to change when the token policy
- * reports its own decision reason.
+ * What each identity did during a poll, and why, as the token policy decided it (lib/token/policy.ts): the backend
+ * reports each decision and its outcome; nothing here re-derives a TTL or a threshold.
  */
-export function describeActions(before: ActionCounts | undefined, after: ActionCounts, ttlBeforeSeconds: number | undefined, thresholdSeconds: number): string {
-  const b = before ?? zero()
-  const due = ttlBeforeSeconds === undefined ? '' : `${Math.round(ttlBeforeSeconds)} s left <= ${thresholdSeconds} s threshold`
-  const acts: string[] = []
-  if (after.lookup > b.lookup) acts.push('lookup')
-  if (after.renew > b.renew) acts.push(`renew${after.capped > b.capped ? ', capped at max TTL' : ''}${due ? ` (${due})` : ''}`)
-  if (after.renewFailed > b.renewFailed) acts.push('renew failed')
-  if (after.login > b.login) {
-    const reason = Object.keys(after.loginReasons).find((r) => (after.loginReasons[r] ?? 0) > (b.loginReasons[r] ?? 0)) ?? 'first'
-    const timed = (reason === 'max_ttl' || reason === 'not_renewable') && due
-    acts.push(`login (${LOGIN_WHY[reason] ?? reason}${timed ? `: ${due}` : ''})`)
+export class ActionLog implements Partial<SessionEvents> {
+  private readonly parts = new Map<string, string[]>()
+  private readonly pending = new Map<string, string>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: { renewThresholdSeconds: number },
+  ) {}
+
+  private push(id: Identity, part: string): void {
+    const k = `${id.mount}/${id.role}`
+    this.parts.set(k, [...(this.parts.get(k) ?? []), part])
   }
-  if (after.loginFailed > b.loginFailed) acts.push('login failed')
-  return acts.join(' + ') || 'nothing (cached lease)'
+
+  /** Everything identity `key` did since the last call, or undefined when it sent nothing. */
+  take(key: string): string | undefined {
+    const parts = this.parts.get(key)
+    this.parts.delete(key)
+    return parts?.join(' + ')
+  }
+
+  decided(id: Identity, d: Decision, lease: TokenLease | undefined): void {
+    const why = (left: number, threshold: number) => `${Math.round(left)} s left <= ${threshold} s threshold`
+    if (d.action === 'lookup') this.push(id, 'lookup')
+    else if (d.action === 'renew') this.pending.set(id.key, why(d.remainingSeconds, d.thresholdSeconds))
+    else if (d.action === 'login') {
+      const timed = lease && (d.reason === 'max_ttl' || d.reason === 'not_renewable' || d.reason === 'self_denied')
+      const left = timed ? `: ${why(remainingSeconds(lease, this.clock.now()), effectiveThreshold(lease, this.policy.renewThresholdSeconds))}` : ''
+      this.pending.set(id.key, `${LOGIN_WHY[d.reason]}${left}`)
+    }
+  }
+
+  renewal(id: Identity, result: RenewalResult): void {
+    const why = this.pending.get(id.key)
+    this.pending.delete(id.key)
+    if (result === 'success' || result === 'capped') this.push(id, `renew${result === 'capped' ? ', capped at max TTL' : ''}${why ? ` (${why})` : ''}`)
+    else this.push(id, `renew ${result.replace('_', ' ')}`)
+  }
+
+  login(id: Identity, result: 'success' | 'failure'): void {
+    const why = this.pending.get(id.key)
+    this.pending.delete(id.key)
+    this.push(id, result === 'success' ? `login (${why ?? 'first'})` : 'login failed')
+  }
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length))
@@ -137,10 +135,11 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   // Quiet by default (the table is the output); LOG_LEVEL, when set, is honoured and logs go to stderr.
   const logger = createLogger({ level: o.env.LOG_LEVEL?.trim() ? config.logLevel : 'warn', write: (l) => process.stderr.write(l + '\n'), clock })
   let backend: VaultBackend
+  const actions = new ActionLog(clock, { renewThresholdSeconds: config.tokenRenewThreshold })
   const untilStopped = o.polls === undefined && !o.fast && !dryRun
   const interval = `${pollMs / 1000} s${userPollMs !== undefined ? ' (POLLER_INTERVAL_MILLISECONDS)' : ''}`
   if (!dev) {
-    backend = new VaultBackend({ ...config, registry, clock, logger })
+    backend = new VaultBackend({ ...config, registry, clock, logger, sessionEvents: actions })
     // From a workstation there is no service-account JWT: with VAULT_TOKEN set, read as that token instead of the roles.
     const asToken = !!o.env.VAULT_TOKEN && !o.env.DEFAULT_VAULT_ROLE
     if (asToken) for (const es of externalSecrets) delete es.spec.vaultRole
@@ -150,7 +149,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     )
   } else {
     const jwt = dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kubernetes-external-secrets', expiresAt: clock.now() + 86400_000 })
-    backend = new VaultBackend({ ...config, registry, clock, logger, jwtProvider: { getJwt: async () => jwt }, defaultVaultMountPoint: 'kubernetes' })
+    backend = new VaultBackend({ ...config, registry, clock, logger, sessionEvents: actions, jwtProvider: { getJwt: async () => jwt }, defaultVaultMountPoint: 'kubernetes' })
     write(
       `kes-vault-backend demo: embedded dev Vault at ${dev.address} (no VAULT_ADDR and no cluster configured)\n` +
         `  ${externalSecrets.length} ExternalSecrets from examples/demo, polled every ${interval}${o.fast ? ' on a virtual clock (--fast)' : ''}; ` +
@@ -176,12 +175,9 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   let nextAt = started
   while (polls < limit && !stop) {
     const at = clock.now()
-    const before = await actionCounts(registry)
-    const ttlBefore = new Map([...backend.ttlSamples()].map((s) => [`${s.mount}/${s.role}`, s.remainingSeconds]))
     const results = await Promise.allSettled(
       externalSecrets.map((es) => backend.getSecretManifestData({ spec: es.spec as never, namespace: es.metadata.namespace })),
     )
-    const after = await actionCounts(registry)
     const byRole = new Map<string, { ok: number; total: number; errors: string[] }>()
     await Promise.all(
       results.map(async (r, i) => {
@@ -205,7 +201,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     const t = `+${Math.round((at - started) / 1000)}s`
     for (const [id, s] of byRole) {
       const ttl = ttls.get(id)
-      const action = after.get(id) ? describeActions(before.get(id), after.get(id)!, ttlBefore.get(id), backend.policy.renewThresholdSeconds) : 'no token'
+      const action = actions.take(id) ?? (ttl === undefined ? 'no token' : 'nothing (cached lease)')
       const ttlText = ttl === undefined ? '-' : Number.isFinite(ttl) ? `${Math.round(ttl)} s` : 'never'
       write(`${pad(t, 8)}${pad(id, idWidth)}${pad(ttlText, 8)}${pad(`${s.ok}/${s.total} ok`, 9)}${action}\n`)
       for (const e of s.errors) write(`${' '.repeat(8)}! ${e}\n`)

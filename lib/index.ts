@@ -4,12 +4,14 @@ export {
   VaultBackend,
   SecretReadError,
   SpecError,
+  CredentialInSecretError,
   type VaultBackendOptions,
   type BackendSettingOptions,
   type CloseOptions,
   type ServiceAccountJwts,
 } from './backend/vault-backend.js'
 export { createVaultBackend } from './backend/create.js'
+export { RESERVED_TREES } from './spec-names.js'
 export { KVBackend, KVBackendError, type ExternalSecretSpec, type DataItem, type SecretManifestData } from './backend/kv-backend.js'
 export { loadConfig, ConfigError, type BackendConfig } from './config.js'
 export { resolveSettings, settingsInputFromEnv, SETTING_VARIABLES, type Settings, type SettingsInput, type DynamicSecretMode } from './settings.js'
@@ -47,33 +49,4 @@ export { CredentialRegistry, credentials } from './redact.js'
 export { ManualClock, systemTimers, type Timers } from './clock.js'
 export { systemClock, silentLogger, type Clock, type Logger } from './types.js'
 // Service-account JWT sources. The kubeconfig helpers (client-node types) are in the poller entry.
-export {
-  decodeJwtClaims,
-  scrubJwts,
-  JwtDecodeError,
-  ServiceAccountJwtError,
-  type ServiceAccountJwtSource,
-  type ServiceAccountJwtClaims,
-  type ServiceAccountJwtErrorReason,
-} from './kubernetes/jwt-source.js'
-export {
-  ProjectedServiceAccountTokenFile,
-  DEFAULT_PROJECTED_TOKEN_PATH,
-  type ProjectedServiceAccountTokenFileOptions,
-  type TokenFileSystem,
-} from './kubernetes/projected-file.js'
-export {
-  TokenRequestJwtCache,
-  TokenRequestJwtSource,
-  requiresRefresh,
-  classifyApiError,
-  DEFAULT_EXPIRATION_SECONDS,
-  MIN_EXPIRATION_SECONDS,
-  type TokenRequestApi,
-  type TokenRequestBody,
-  type TokenRequestResult,
-  type TokenRequestIdentity,
-  type NormalizedTokenRequestIdentity,
-  type TokenRequestJwtCacheOptions,
-  type TokenRequestJwtCacheStats,
-} from './kubernetes/token-request.js'
+export * from './kubernetes/sources.js'

@@ -28,18 +28,83 @@ export interface TtlSample {
   remainingSeconds: number
 }
 
+/** The label values every identity gets before its first login, and every identity past the cap. */
+export const OVERFLOW_LABEL = '_other'
+export const DEFAULT_IDENTITY_MAX = 100
+
+interface IdentityLabelValues {
+  mount: string
+  role: string
+}
+
+/** What a backend on this registry tells the metrics: its TTLs, its cache size, and the identities it caches now. */
+export interface MetricsSource {
+  ttl(): Iterable<TtlSample>
+  size(): number
+  /** Every cached identity (logged in or not); series of label pairs no source caches any more are removed. */
+  identities(): Iterable<IdentityLabelValues>
+}
+
+/**
+ * Mount and role come from ExternalSecret specs, so they are not a closed set: a pair gets its own series only once an
+ * identity with it has logged in (Vault accepted the role), and only up to `max` pairs; everything else is counted
+ * under OVERFLOW_LABEL. A pair no backend caches any more loses its series (and its slot) at the next scrape.
+ */
+class IdentityLabels {
+  private readonly admitted = new Map<string, IdentityLabelValues>()
+
+  constructor(
+    public max: number,
+    private readonly live: () => Set<string>,
+    private readonly removeSeries: (labels: IdentityLabelValues) => void,
+  ) {}
+
+  static key(mount: string, role: string): string {
+    return JSON.stringify([mount, role])
+  }
+
+  /** Proven (a successful login): its own series from now on, if there is room. */
+  admit(mount: string, role: string): void {
+    const key = IdentityLabels.key(mount, role)
+    if (this.admitted.has(key)) return
+    if (this.admitted.size >= this.max) this.prune()
+    if (this.admitted.size < this.max) this.admitted.set(key, { mount, role })
+  }
+
+  of(mount: string, role: string): IdentityLabelValues {
+    return this.admitted.has(IdentityLabels.key(mount, role)) ? { mount, role } : { mount: OVERFLOW_LABEL, role: OVERFLOW_LABEL }
+  }
+
+  /** Forget pairs no backend caches: their series go, their slots free up. O(cached + admitted). */
+  prune(): void {
+    if (this.admitted.size === 0) return
+    const live = this.live()
+    for (const [key, labels] of this.admitted) {
+      if (live.has(key)) continue
+      this.admitted.delete(key)
+      this.removeSeries(labels)
+    }
+  }
+
+  get size(): number {
+    return this.admitted.size
+  }
+}
+
 /** The backend's collectors on one registry. One instance per registry, shared by every backend on it. */
 export class VaultMetrics {
   private static readonly byRegistry = new WeakMap<Registry, VaultMetrics>()
 
-  static for(registry: Registry = defaultRegistry): VaultMetrics {
+  /** Backends sharing a registry share its collectors; the smallest identity cap asked for holds (bounded wins). */
+  static for(registry: Registry = defaultRegistry, options: { identityMax?: number } = {}): VaultMetrics {
     let m = VaultMetrics.byRegistry.get(registry)
     if (!m) VaultMetrics.byRegistry.set(registry, (m = new VaultMetrics(registry)))
+    if (options.identityMax !== undefined) m.identities.max = Math.min(m.identities.max, options.identityMax)
     return m
   }
 
-  private readonly ttlSources = new Set<() => Iterable<TtlSample>>()
-  private readonly sizeSources = new Set<() => number>()
+  private readonly sources = new Set<MetricsSource>()
+  private readonly identities: IdentityLabels
   private readonly lookups: Counter<'mount' | 'role' | 'result'>
   private readonly lookupsSkipped: Counter<'mount' | 'role'>
   private readonly renewals: Counter<'mount' | 'role' | 'result'>
@@ -50,36 +115,57 @@ export class VaultMetrics {
 
   private constructor(registry: Registry) {
     const registers = [registry]
-    this.lookups = new Counter({ name: 'kes_vault_token_lookups_total', help: 'lookup-self calls by result', labelNames: ['mount', 'role', 'result'], registers })
+    const sources = this.sources
+    this.identities = new IdentityLabels(
+      DEFAULT_IDENTITY_MAX,
+      () => {
+        const live = new Set<string>()
+        for (const source of sources) for (const id of source.identities()) live.add(IdentityLabels.key(id.mount, id.role))
+        return live
+      },
+      (labels) => this.removeSeries(labels),
+    )
+    const identities = this.identities
+    // Every series labelled by identity is pruned at scrape time, before it is read.
+    const collect = () => identities.prune()
+    this.lookups = new Counter({ name: 'kes_vault_token_lookups_total', help: 'lookup-self calls by result', labelNames: ['mount', 'role', 'result'], registers, collect })
     this.lookupsSkipped = new Counter({
       name: 'kes_vault_token_lookups_skipped_total',
       help: 'Token checks answered from the cached lease instead of a lookup-self (saved by the lookup interval or a shared in-flight call)',
       labelNames: ['mount', 'role'],
       registers,
+      collect,
     })
-    this.renewals = new Counter({ name: 'kes_vault_token_renewals_total', help: 'renew-self calls by result', labelNames: ['mount', 'role', 'result'], registers })
-    this.logins = new Counter({ name: 'kes_vault_logins_total', help: 'Vault logins by result and reason', labelNames: ['mount', 'role', 'result', 'reason'], registers })
-    const sources = this.ttlSources
+    this.renewals = new Counter({ name: 'kes_vault_token_renewals_total', help: 'renew-self calls by result', labelNames: ['mount', 'role', 'result'], registers, collect })
+    this.logins = new Counter({ name: 'kes_vault_logins_total', help: 'Vault logins by result and reason', labelNames: ['mount', 'role', 'result', 'reason'], registers, collect })
     new Gauge({
       name: 'kes_vault_token_ttl_seconds',
-      help: 'Remaining TTL of each cached Vault token, computed at scrape time from its lease and the clock',
+      help: 'Remaining TTL of each cached Vault token, computed at scrape time from its lease and the clock (the shortest for "_other")',
       labelNames: ['mount', 'role'],
       registers,
       collect() {
         this.reset()
+        const shortest = new Map<string, { labels: IdentityLabelValues; value: number }>()
         for (const source of sources) {
-          for (const s of source()) if (Number.isFinite(s.remainingSeconds)) this.set({ mount: s.mount, role: s.role }, Math.max(0, Math.round(s.remainingSeconds)))
+          for (const s of source.ttl()) {
+            if (!Number.isFinite(s.remainingSeconds)) continue
+            const labels = identities.of(s.mount, s.role)
+            const key = IdentityLabels.key(labels.mount, labels.role)
+            const value = Math.max(0, Math.round(s.remainingSeconds))
+            const seen = shortest.get(key)
+            if (!seen || value < seen.value) shortest.set(key, { labels, value })
+          }
         }
+        for (const { labels, value } of shortest.values()) this.set(labels, value)
       },
     })
-    const sizes = this.sizeSources
     new Gauge({
       name: 'kes_vault_token_cache_entries',
       help: 'Identities (auth mount, role, ...) with a cached token session',
       registers,
       collect() {
         let n = 0
-        for (const s of sizes) n += s()
+        for (const s of sources) n += s.size()
         this.set(n)
       },
     })
@@ -96,33 +182,52 @@ export class VaultMetrics {
       help: 'Conditions an operator should know, once per identity: threshold_above_ttl, static_token_expiring, self_denied (no default policy: one login per TTL)',
       labelNames: ['mount', 'role', 'code'],
       registers,
+      collect,
     })
     this.secretLeases = new SecretLeaseCollectors(registers)
   }
 
-  addTtlSource(source: () => Iterable<TtlSample>, size: () => number): () => void {
-    this.ttlSources.add(source)
-    this.sizeSources.add(size)
+  /** A backend's TTLs, cache size and cached identities, read at scrape time. Returns the detach function. */
+  addSource(source: MetricsSource): () => void {
+    this.sources.add(source)
     return () => {
-      this.ttlSources.delete(source)
-      this.sizeSources.delete(size)
+      this.sources.delete(source)
     }
   }
 
+  /** An identity proved real (a successful login, or the operator's static token): its own series, within the cap. */
+  admit(mount: string, role: string): void {
+    this.identities.admit(mount, role)
+  }
+
+  /** Label pairs with their own series right now (at most the cap). */
+  get identitiesWithSeries(): number {
+    return this.identities.size
+  }
+
   lookup(mount: string, role: string, result: string): void {
-    if (allowed(LOOKUP_RESULTS, result)) this.lookups.inc({ mount, role, result })
+    if (allowed(LOOKUP_RESULTS, result)) this.lookups.inc({ ...this.identities.of(mount, role), result })
   }
 
   lookupSkipped(mount: string, role: string): void {
-    this.lookupsSkipped.inc({ mount, role })
+    this.lookupsSkipped.inc(this.identities.of(mount, role))
   }
 
   renewal(mount: string, role: string, result: string): void {
-    if (allowed(RENEWAL_RESULTS, result)) this.renewals.inc({ mount, role, result })
+    if (allowed(RENEWAL_RESULTS, result)) this.renewals.inc({ ...this.identities.of(mount, role), result })
   }
 
   login(mount: string, role: string, result: string, reason: string): void {
-    if (allowed(LOGIN_RESULTS, result) && allowed(LOGIN_REASONS, reason)) this.logins.inc({ mount, role, result, reason })
+    if (allowed(LOGIN_RESULTS, result) && allowed(LOGIN_REASONS, reason)) this.logins.inc({ ...this.identities.of(mount, role), result, reason })
+  }
+
+  /** Every series of one label pair, over the closed sets of the other labels. */
+  private removeSeries(id: IdentityLabelValues): void {
+    this.lookupsSkipped.remove(id)
+    for (const result of LOOKUP_RESULTS) this.lookups.remove({ ...id, result })
+    for (const result of RENEWAL_RESULTS) this.renewals.remove({ ...id, result })
+    for (const result of LOGIN_RESULTS) for (const reason of LOGIN_REASONS) this.logins.remove({ ...id, result, reason })
+    for (const code of WARNING_CODES) this.warnings.remove({ ...id, code })
   }
 
   request(operation: VaultOperation, status: number | 'error', seconds: number): void {
@@ -130,7 +235,7 @@ export class VaultMetrics {
   }
 
   warning(mount: string, role: string, code: string): void {
-    if (allowed(WARNING_CODES, code)) this.warnings.inc({ mount, role, code })
+    if (allowed(WARNING_CODES, code)) this.warnings.inc({ ...this.identities.of(mount, role), code })
   }
 
   read(result: ReadResult): void {

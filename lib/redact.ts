@@ -47,6 +47,16 @@ function* occurrences(index: Index, text: string): Generator<{ at: number; match
   }
 }
 
+function replaceIndexed(index: Index, s: string): string {
+  let out = ''
+  let from = 0
+  for (const { at, match } of occurrences(index, s)) {
+    out += s.slice(from, at) + REDACTED
+    from = at + match.length
+  }
+  return from === 0 ? s : out + s.slice(from)
+}
+
 /**
  * The parts of base64(credential) that do not depend on what surrounds it, at each of the three byte alignments:
  * a credential inside a larger base64 blob is found by one of them.
@@ -101,15 +111,9 @@ export class CredentialRegistry {
     return false
   }
 
-  /** `text` with every live credential and every credential-shaped string replaced. */
+  /** `text` with every live credential (as it is or base64-encoded) and every credential-shaped string replaced. */
   text(s: string): string {
-    let out = ''
-    let from = 0
-    for (const { at, match } of occurrences(this.plain, s)) {
-      out += s.slice(from, at) + REDACTED
-      from = at + match.length
-    }
-    out += s.slice(from)
+    let out = replaceIndexed(this.encoded, replaceIndexed(this.plain, s))
     for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, REDACTED)
     return out
   }

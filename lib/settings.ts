@@ -14,6 +14,7 @@ import {
   textValue,
   urlValue,
 } from './env.js'
+import { allowedMountEntry, checkServiceAccount } from './spec-names.js'
 
 export const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 export const AUTH_METHODS = ['kubernetes', 'jwt', 'approle'] as const
@@ -52,6 +53,12 @@ export interface Settings {
   authMethod: AuthMethodName
   approleRoleId?: string
   approleSecretIdFile?: string
+  /** Secret mounts (or deeper path prefixes) ExternalSecrets may read, normalized; empty: any outside Vault's own trees. */
+  allowedMounts: string[]
+  /** Service accounts a spec may name in spec.vaultServiceAccount (in its own namespace); "*" permits any. */
+  permittedServiceAccounts: string[]
+  /** Identities (mount, role) with their own metric series; past it, and before a first login, "_other". */
+  metricsIdentityMax: number
   /** A read answered with a lease (database/creds/...): keep it and renew it, or read again every poll (KES). */
   dynamicSecrets: DynamicSecretMode
   /** Dynamic secrets kept (per identity and path), LRU; an evicted one is revoked and minted again on its next read. */
@@ -85,6 +92,9 @@ export const SETTING_VARIABLES: Readonly<Record<keyof Settings, string>> = {
   authMethod: 'VAULT_AUTH_METHOD',
   approleRoleId: 'VAULT_APPROLE_ROLE_ID',
   approleSecretIdFile: 'VAULT_APPROLE_SECRET_ID_FILE',
+  allowedMounts: 'VAULT_ALLOWED_MOUNTS',
+  permittedServiceAccounts: 'VAULT_PERMITTED_SERVICE_ACCOUNTS',
+  metricsIdentityMax: 'VAULT_METRICS_IDENTITY_MAX',
   dynamicSecrets: 'VAULT_DYNAMIC_SECRETS',
   dynamicSecretsCacheMax: 'VAULT_DYNAMIC_SECRETS_CACHE_MAX',
 }
@@ -145,6 +155,9 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     authMethod,
     approleRoleId: text('approleRoleId'),
     approleSecretIdFile: text('approleSecretIdFile'),
+    allowedMounts: value('allowedMounts', allowedMountsValue, []),
+    permittedServiceAccounts: value('permittedServiceAccounts', serviceAccountsValue, []),
+    metricsIdentityMax: value('metricsIdentityMax', (n, r) => integerValue(n, r, { min: 0, max: 100_000 }), DEFAULT_METRICS_IDENTITY_MAX),
     dynamicSecrets: value('dynamicSecrets', (n, r) => oneOfValue(n, r, DYNAMIC_SECRET_MODES), 'keep'),
     dynamicSecretsCacheMax: value('dynamicSecretsCacheMax', (n, r) => integerValue(n, r, { min: 1, max: 1_000_000 }), 10_000),
   }
@@ -156,6 +169,28 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     )
   }
   return Object.freeze(settings)
+}
+
+/** Series per identity label pair are few (~5 typical, 26 at most); 100 pairs keep a scrape small. */
+export const DEFAULT_METRICS_IDENTITY_MAX = 100
+
+function allowedMountsValue(name: string, raw: unknown): string[] {
+  return listValue(name, raw).map((entry) => {
+    const r = allowedMountEntry(entry)
+    if (!r.ok) throw new ConfigError(name, `${name}: ${r.problem}`)
+    return r.value
+  })
+}
+
+function serviceAccountsValue(name: string, raw: unknown): string[] {
+  return listValue(name, raw).map((entry) => {
+    if (entry === '*') return entry
+    try {
+      return checkServiceAccount(name, entry)
+    } catch (e) {
+      throw new ConfigError(name, (e as Error).message)
+    }
+  })
 }
 
 /** keep: a dynamic secret is read once and kept with its lease; every-poll: read (a new credential) at each poll, as KES. */

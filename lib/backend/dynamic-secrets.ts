@@ -6,7 +6,6 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { VaultMetrics } from '../metrics.js'
-import type { CredentialRegistry } from '../redact.js'
 import type { DynamicSecretMode } from '../settings.js'
 import type { TokenPolicy } from '../token/policy.js'
 import { isLeased, LeaseRevoker, type ParentSession, type RevokeWhy, SecretLease, type SecretLeaseEvents } from '../token/secret-lease.js'
@@ -22,7 +21,6 @@ export interface DynamicSecretsOptions {
   policy: TokenPolicy
   random: () => number
   events: SecretLeaseEvents
-  credentials: CredentialRegistry
   client: () => VaultClient | undefined
   metrics: VaultMetrics
   logger: Logger

@@ -1,4 +1,7 @@
-import { credentials } from '../redact.js'
+import { quote } from '../redact.js'
+import { MAX_MESSAGE, SpecError } from '../spec-names.js'
+
+export { MAX_MESSAGE, SpecError } from '../spec-names.js'
 
 /**
  * Errors raised by the KV backend while turning an ExternalSecret spec into Secret data.
@@ -36,39 +39,61 @@ export class KVBackendError extends Error {
   readonly path?: unknown
 
   constructor(code: KVBackendErrorCode, message: string, details: KVBackendErrorDetails = {}) {
-    super(message)
+    // Keys, properties and names in the text are tenant input: bounded and redacted like any other quote.
+    super(quote(message, MAX_MESSAGE))
     this.name = 'KVBackendError'
     this.code = code
     this.source = details.source
     this.index = details.index
-    this.key = details.key
-    this.property = details.property
-    this.path = details.path
+    this.key = bounded(details.key)
+    this.property = bounded(details.property)
+    this.path = bounded(details.path)
   }
 }
 
-/** An ExternalSecret field that cannot be used as written (tenant input): names the field, quotes at most a bounded prefix. */
-export class SpecError extends Error {
-  constructor(
-    /** Where in the spec, e.g. "spec.vaultRole" or "spec.data[2].key". */
-    readonly field: string,
-    detail: string,
-  ) {
-    super(credentials.text(`${field}: ${detail}`))
-    this.name = 'SpecError'
+/**
+ * Defence in depth: a value about to be written into a Secret holds a credential this backend holds (a Vault token,
+ * the controller's service-account JWT, an AppRole secret ID; plain or base64). The ExternalSecret is refused and
+ * nothing is written; the error names where the value came from, never the value.
+ */
+export class CredentialInSecretError extends SpecError {
+  /** The Secret data key the value was meant for (bounded). */
+  readonly secretKey: string
+
+  constructor(field: string, secretKey: string) {
+    const name = quote(secretKey, 100)
+    super(
+      field,
+      `the value for Secret key ${JSON.stringify(name)} contains a credential the Vault backend holds (a Vault token, a service-account JWT ` +
+        `or an AppRole secret ID, as it is or base64-encoded); the ExternalSecret is refused and no Secret is written. ` +
+        `Read only secrets meant for this namespace; if this value is such a secret, rotate it: it matches a live credential`,
+    )
+    this.name = 'CredentialInSecretError'
+    this.secretKey = name
   }
 }
 
 /** A read that failed, named by key and identity, with what to do. Never carries a token or a value. */
 export class SecretReadError extends Error {
+  readonly key: string
+
   constructor(
     message: string,
-    readonly key: string,
+    key: string,
     readonly status?: number,
     /** Set when nothing was sent because Vault's Retry-After has not passed yet. */
     readonly retryAfterSeconds?: number,
   ) {
-    super(credentials.text(message))
+    super(quote(message, MAX_MESSAGE))
     this.name = 'SecretReadError'
+    this.key = quote(String(key), 600)
   }
+}
+
+
+/** A tenant-supplied value kept on an error: strings bounded and redacted, objects reduced to their kind. */
+function bounded(v: unknown): unknown {
+  if (typeof v === 'string') return quote(v, 600)
+  if (v !== null && typeof v === 'object') return Array.isArray(v) ? '[array]' : '[object]'
+  return v
 }

@@ -5,6 +5,8 @@
 import type { Settings } from '../settings.js'
 import type { Identity } from '../token/errors.js'
 import { SpecError } from './errors.js'
+import { checkMount, checkRole } from '../spec-names.js'
+import { checkServiceAccountPermitted } from './spec-guard.js'
 
 export interface SpecIdentityFields {
   vaultMountPoint?: unknown
@@ -17,6 +19,8 @@ export interface IdentityContext {
   namespace?: string
   /** A static token is configured (VAULT_TOKEN, or a token preset on the node-vault client). */
   staticToken: boolean
+  /** Service accounts the ExternalSecret's namespace permits (read by the host from a namespace annotation). */
+  permittedServiceAccounts?: readonly string[]
 }
 
 /** The spec field as a string: absent, null and "" mean "not set" (KES's `||`). */
@@ -27,17 +31,36 @@ function field(spec: SpecIdentityFields, name: keyof SpecIdentityFields): string
   return v
 }
 
+/** The one key of the static token's identity: a one-element array, which no five-element spec identity can equal. */
+export const STATIC_TOKEN_KEY = JSON.stringify(['token'])
+
+/**
+ * Every name the spec gives is checked (spec-guard.ts) before it can reach a URL, a cache key or a metric label; the
+ * operator's defaults are trusted. A spec may name only the service accounts the operator permits.
+ */
 export function resolveIdentity(spec: SpecIdentityFields, context: IdentityContext, s: Settings): Identity {
   const approle = s.authMethod === 'approle'
-  const role = field(spec, 'vaultRole') ?? s.defaultVaultRole ?? (approle ? 'approle' : undefined)
+  const specRole = field(spec, 'vaultRole')
+  const specMount = field(spec, 'vaultMountPoint')
+  const specServiceAccount = field(spec, 'vaultServiceAccount')
+  if (specRole !== undefined) checkRole('spec.vaultRole', specRole)
+  if (specMount !== undefined) checkMount('spec.vaultMountPoint', specMount)
+  if (specServiceAccount !== undefined && !approle) {
+    checkServiceAccountPermitted('spec.vaultServiceAccount', specServiceAccount, {
+      authServiceAccount: s.authServiceAccount,
+      permittedServiceAccounts: s.permittedServiceAccounts,
+      fromNamespace: context.permittedServiceAccounts,
+    })
+  }
+  const role = specRole ?? s.defaultVaultRole ?? (approle ? 'approle' : undefined)
   if (!role) {
-    if (context.staticToken) return { key: JSON.stringify(['token']), method: 'token', mount: 'token', role: 'static' }
+    if (context.staticToken) return { key: STATIC_TOKEN_KEY, method: 'token', mount: 'token', role: 'static' }
     throw new SpecError('spec.vaultRole', 'no Vault role: set spec.vaultRole on the ExternalSecret or DEFAULT_VAULT_ROLE (or VAULT_TOKEN for a static token)')
   }
-  const mount = field(spec, 'vaultMountPoint') ?? s.defaultVaultMountPoint
-  const serviceAccount = approle ? undefined : (field(spec, 'vaultServiceAccount') ?? s.authServiceAccount)
+  const mount = specMount ?? s.defaultVaultMountPoint
+  const serviceAccount = approle ? undefined : (specServiceAccount ?? s.authServiceAccount)
   if (serviceAccount && !context.namespace) {
-    throw new SpecError('spec.vaultServiceAccount', `a per-namespace identity (service account "${serviceAccount}") needs the ExternalSecret's namespace`)
+    throw new SpecError('spec.vaultServiceAccount', `a per-namespace identity (service account ${JSON.stringify(serviceAccount)}) needs the ExternalSecret's namespace`)
   }
   const namespace = serviceAccount ? context.namespace : undefined
   // JSON: no spec value can make two identities share a key; the method keeps the static token apart from any role.

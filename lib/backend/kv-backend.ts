@@ -53,6 +53,8 @@ export interface ExternalSecretSpec {
 export interface KVContext {
   /** Namespace of the ExternalSecret, when the caller passed one: lets the subclass pick a per-namespace identity. */
   readonly namespace?: string
+  /** Service accounts the namespace permits in spec.vaultServiceAccount, when the host read them (a namespace annotation). */
+  readonly permittedServiceAccounts?: readonly string[]
 }
 
 /** First argument of `_get`: exactly the object KES passes. */
@@ -73,6 +75,8 @@ export interface GetByPathArgs {
 export interface GetSecretManifestDataArgs {
   spec: ExternalSecretSpec
   namespace?: string
+  /** From the host, never from the spec: the service accounts the ExternalSecret's namespace permits. */
+  permittedServiceAccounts?: readonly string[]
 }
 
 /** Kubernetes Secret `data`: name -> base64. */
@@ -267,7 +271,7 @@ export abstract class KVBackend {
         source: 'spec',
       })
     }
-    const { spec, namespace } = args
+    const { spec, namespace, permittedServiceAccounts } = args
     const {
       // Use properties to be backwards compatible.
       properties = [],
@@ -285,7 +289,7 @@ export abstract class KVBackend {
       if (item === null || item === undefined) throw invalidItem('dataFromWithOptions', index, item)
     })
 
-    const context: KVContext = { namespace }
+    const context: KVContext = { namespace, ...(permittedServiceAccounts ? { permittedServiceAccounts } : {}) }
     const [dataFromValues, dataFromValuesWithOptions, dataValues] = await Promise.all([
       this._fetchDataFromValues({ dataFrom, specOptions }, context),
       this._fetchDataFromValuesWithOptions({ dataFromWithOptions, specOptions }, context),

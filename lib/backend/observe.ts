@@ -25,8 +25,14 @@ const secs = (lease: TokenLease | undefined, now: number) => {
 }
 
 export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Clock): SessionEvents {
+  // Labels come from specs: an identity gets its own series once Vault accepted it (a login), within the cap. The
+  // static token's labels are the operator's ("token"/"static"), never a tenant's.
+  const proven = (id: Identity) => {
+    if (id.method === 'token') metrics.admit(id.mount, id.role)
+  }
   return {
     lookup(id, result, lease, error) {
+      proven(id)
       metrics.lookup(id.mount, id.role, result)
       const now = clock.now()
       if (result === 'success') logger.debug(who(id, lease, now), 'vault token looked up')
@@ -39,9 +45,11 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         )
     },
     lookupSkipped(id) {
+      proven(id)
       metrics.lookupSkipped(id.mount, id.role)
     },
     renewal(id, result, lease, error) {
+      proven(id)
       metrics.renewal(id.mount, id.role, result)
       const now = clock.now()
       const fields = { ...who(id, lease, now), decision: 'renew', result, ...(error ? { error: error.message } : {}) }
@@ -57,6 +65,7 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         )
     },
     login(id, result, reason, lease, error, retryInMs) {
+      if (result === 'success') metrics.admit(id.mount, id.role)
       metrics.login(id.mount, id.role, result, reason)
       const now = clock.now()
       if (result === 'success') {
@@ -81,14 +90,35 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
         case 'network':
           logger.error(fields, `vault login failed: Vault is unavailable; ${retry}`)
           break
+        case 'redirect_refused':
+        case 'too_large':
+          // The transport refused the answer; the error names the setting (VAULT_REDIRECT_ORIGINS, VAULT_MAX_RESPONSE_BYTES).
+          logger.error(fields, `vault login failed: the answer was refused; ${retry}; see the error`)
+          break
         default:
           logger.error(fields, `vault login failed; ${retry}; check that the role "${id.role}" exists on auth mount "${id.mount}" and that the service account is bound to it`)
       }
     },
     warning(id, code, lease, detail) {
+      proven(id)
       metrics.warning(id.mount, id.role, code)
       logger.warn({ ...who(id, lease, clock.now()), code }, detail)
     },
+  }
+}
+
+/** Every listener hears every event, in order (metrics and logs first, then a caller's own). */
+export function combineEvents(first: SessionEvents, ...more: (Partial<SessionEvents> | undefined)[]): SessionEvents {
+  const extra = more.filter((m): m is Partial<SessionEvents> => m !== undefined)
+  if (extra.length === 0) return first
+  const all = [first, ...extra]
+  return {
+    lookup: (...a) => all.forEach((e) => e.lookup?.(...a)),
+    lookupSkipped: (...a) => all.forEach((e) => e.lookupSkipped?.(...a)),
+    renewal: (...a) => all.forEach((e) => e.renewal?.(...a)),
+    login: (...a) => all.forEach((e) => e.login?.(...a)),
+    warning: (...a) => all.forEach((e) => e.warning?.(...a)),
+    decided: (...a) => all.forEach((e) => e.decided?.(...a)),
   }
 }
 
@@ -102,7 +132,7 @@ function leaseFields(id: Identity, path: string, lease: TokenLease | undefined, 
 
 /**
  * Metrics and log lines for dynamic secrets: each mint, lease renewal and revocation once, with the identity, the
- * path and the lease id; the minted credential never (it is registered as a live credential while kept).
+ * path and the lease id; the minted credential never (like a KV value, it goes into the Secret and nowhere else).
  */
 export function observeSecretLeases(metrics: VaultMetrics, logger: Logger, clock: Clock): SecretLeaseEvents {
   return {

@@ -11,20 +11,23 @@ import { credentials } from '../redact.js'
 import { resolveSettings, SETTING_VARIABLES, type Settings, type SettingsInput } from '../settings.js'
 import { describeIdentity, PolicyDeniedError, SessionClosedError, TokenUnavailableError } from '../token/errors.js'
 import { remainingSeconds } from '../token/lease.js'
-import type { SessionState, TokenPolicy } from '../token/policy.js'
-import { type Identity, type SessionDeps, TokenSession, type TokenSource } from '../token/session.js'
+import { type CarriedState, carriedOver, type TokenPolicy } from '../token/policy.js'
+import { type Identity, type SessionDeps, type SessionEvents, TokenSession, type TokenSource } from '../token/session.js'
 import { type Clock, type Logger, silentLogger, systemClock } from '../types.js'
 import { VaultClient, type VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
 import { type NodeVaultClient, readNodeVaultClient } from '../vault/node-vault.js'
 import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/transport.js'
+import { assertNoCredential, holdingCurrent } from './credential-guard.js'
 import { DynamicSecrets } from './dynamic-secrets.js'
 import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
-import { type GetArgs, KVBackend, type KVContext } from './kv-backend.js'
-import { observeSecretLeases, observeSessions } from './observe.js'
+import { type GetArgs, type GetSecretManifestDataArgs, KVBackend, type KVContext, type SecretManifestData } from './kv-backend.js'
+import { combineEvents, observeSecretLeases, observeSessions } from './observe.js'
+import { checkSecretPath } from '../spec-names.js'
+import { guardSpecPaths, specPaths } from './spec-guard.js'
 
-export { SecretReadError, SpecError } from './errors.js'
+export { CredentialInSecretError, SecretReadError, SpecError } from './errors.js'
 
 /** Per-namespace service-account JWTs (TokenRequest): what the backend needs of `TokenRequestJwtCache`. */
 export interface ServiceAccountJwts {
@@ -53,6 +56,8 @@ export interface VaultBackendOptions extends BackendSettingOptions {
   tokenRequests?: ServiceAccountJwts
   /** AppRole credentials: the role_id and a reader of the secret_id (read at each login). */
   approle?: { roleId: string; secretId: () => Promise<string> }
+  /** More listeners of every token decision and outcome, besides the metrics and logs (the demo shows why it acted). */
+  sessionEvents?: Partial<SessionEvents>
 }
 
 export interface SpecOptions {
@@ -72,9 +77,9 @@ interface Connection {
   client: VaultClient
   /** A token set on the node-vault client handed in: every identity uses it first (KES). */
   preset?: string
+  /** An identity found the preset dead or replaced it by a login: identities created later do not try it. */
+  presetGivenUp?: boolean
 }
-
-type Carried = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
 
 function settingsInput(o: VaultBackendOptions): SettingsInput {
   const input: SettingsInput = {}
@@ -96,16 +101,20 @@ export class VaultBackend extends KVBackend {
   private readonly metrics: VaultMetrics
   private readonly sessions: LRUCache<string, TokenSession>
   /** Login backoff and self-denial of identities no longer cached: it survives eviction (bounded on its own). */
-  private readonly carried: LRUCache<string, Carried>
+  private readonly carried: LRUCache<string, CarriedState>
   private readonly reads = new Map<string, Promise<VaultReadResponse>>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly retiring = new Set<Promise<boolean>>()
   private readonly jwt: JwtProvider
+  /** The AppRole secret_id reader, shared by every approle identity so its current value stays registered (credential-guard.ts). */
+  private secretIdReader?: () => Promise<string>
   private readonly detachMetrics: () => void
   private readonly sessionDeps: SessionDeps
   private connection?: Connection
   private readonly connecting: Promise<Connection>
   private closing?: Promise<{ revoked: number }>
+  /** getSecretManifestData calls admitted (begun before close) and not yet done. */
+  private admitted = 0
   private lastSweep: number
   /** Dynamic secrets (reads answered with a lease), kept and renewed per identity and path. */
   private readonly dynamic: DynamicSecrets
@@ -119,8 +128,11 @@ export class VaultBackend extends KVBackend {
     this.clock = options.clock ?? systemClock
     this.lastSweep = this.clock.now()
     this.policy = { renewThresholdSeconds: s.tokenRenewThreshold, lookupIntervalMs: s.tokenLookupIntervalMilliseconds, expirySkewSeconds: s.expirySkewSeconds }
-    this.metrics = VaultMetrics.for(options.registry)
-    this.jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: s.serviceAccountTokenPath, clock: this.clock, logger })
+    this.metrics = VaultMetrics.for(options.registry, { identityMax: s.metricsIdentityMax })
+    const jwt = options.jwtProvider ?? new ProjectedServiceAccountTokenFile({ path: s.serviceAccountTokenPath, clock: this.clock, logger })
+    // The controller's JWT stays registered while current, so no Secret can receive it (credential-guard.ts).
+    this.jwt = { getJwt: holdingCurrent(() => jwt.getJwt()) }
+    credentials.add(s.vaultToken)
     this.sessions = new LRUCache<string, TokenSession>({
       max: s.tokenCacheMax,
       dispose: (session, _key, reason) => {
@@ -136,7 +148,7 @@ export class VaultBackend extends KVBackend {
       clock: this.clock,
       policy: this.policy,
       random: options.random ?? Math.random,
-      events: observeSessions(this.metrics, logger, this.clock),
+      events: combineEvents(observeSessions(this.metrics, logger, this.clock), options.sessionEvents),
       credentials,
     }
     this.dynamic = new DynamicSecrets({
@@ -156,10 +168,11 @@ export class VaultBackend extends KVBackend {
       this.connection = this.connect({ address: s.vaultAddr, apiPrefix: '/v1', namespace: s.vaultNamespace, headers: {} })
       this.connecting = Promise.resolve(this.connection)
     }
-    this.detachMetrics = this.metrics.addTtlSource(
-      () => this.ttlSamples(),
-      () => this.sessions.size,
-    )
+    this.detachMetrics = this.metrics.addSource({
+      ttl: () => this.ttlSamples(),
+      size: () => this.sessions.size,
+      identities: () => [...this.sessions.values()].map((session) => session.identity),
+    })
   }
 
   private async connectNodeVault(factory: () => NodeVaultClient): Promise<Connection> {
@@ -208,12 +221,15 @@ export class VaultBackend extends KVBackend {
   override async _get({ key, specOptions }: GetArgs, context: KVContext = {}): Promise<unknown> {
     const spec = specOptions as SpecOptions
     const kvVersion = spec.kvVersion === undefined ? 2 : spec.kvVersion
-    // Checked before any Vault call: a bad spec costs Vault nothing (KES found out after the read).
+    // Checked before any Vault call: a bad spec costs Vault nothing (KES found out after the read). A caller that went
+    // through getSecretManifestData had every path checked with its field already; a direct caller gets "key".
+    if (typeof key !== 'string' || key === '') throw new SecretReadError('spec.data[].key must be a non-empty Vault path', String(key))
+    checkSecretPath('key', key, this.settings)
     if (kvVersion !== 1 && kvVersion !== 2) {
       throw new SecretReadError(`Unknown "kvVersion" specified: ${JSON.stringify(kvVersion)}; expected 1 or 2`, key)
     }
-    if (typeof key !== 'string' || key === '') throw new SecretReadError('spec.data[].key must be a non-empty Vault path', String(key))
-    if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
+    // A call admitted before close() goes on (close waits for it); a direct `_get` after close() is refused.
+    if (this.closing && this.admitted === 0) throw new SecretReadError('the Vault backend is closed; nothing is read', key)
     const work = this.read(spec, key, kvVersion, context)
     this.inflight.add(work)
     try {
@@ -223,8 +239,45 @@ export class VaultBackend extends KVBackend {
     }
   }
 
+  /**
+   * KES's entry point, with the tenant checks first: every path, the identity (mount, role, service account) and
+   * kvVersion are checked before any Vault request, so a refused spec costs Vault nothing and names its field. The
+   * Secret data that comes back is refused whole if any value holds a credential of this backend.
+   */
+  override async getSecretManifestData(args: GetSecretManifestDataArgs): Promise<SecretManifestData> {
+    // close() refuses new calls, and waits (bounded) for the ones admitted before it.
+    if (this.closing) throw new SecretReadError('the Vault backend is closed; nothing is read', '')
+    this.admitted++
+    const work = this.manifest(args)
+    this.inflight.add(work)
+    try {
+      return await work
+    } finally {
+      this.inflight.delete(work)
+      this.admitted--
+    }
+  }
+
+  private async manifest(args: GetSecretManifestDataArgs): Promise<SecretManifestData> {
+    const spec = args?.spec as (SpecOptions & Record<string, unknown>) | null | undefined
+    if (spec !== null && typeof spec === 'object') {
+      if (!this.connection) await this.connecting
+      guardSpecPaths(spec, this.settings)
+      // A spec that reads nothing needs no identity (KES gave it an empty Secret).
+      if (!specPaths(spec).next().done) this.identityOf(spec, { namespace: args.namespace, permittedServiceAccounts: args.permittedServiceAccounts })
+    }
+    const data = await super.getSecretManifestData(args)
+    try {
+      assertNoCredential(data, spec ?? {})
+    } catch (err) {
+      this.log.warn({ namespace: args.namespace, error: (err as Error).message }, 'refused to write a credential the backend holds into a Secret')
+      throw err
+    }
+    return data
+  }
+
   private async read(spec: SpecOptions, key: string, kvVersion: 1 | 2, context: KVContext): Promise<string> {
-    await this.connecting
+    if (!this.connection) await this.connecting // once: the hot path does not yield for it
     this.sweepIdle()
     const session = this.sessionFor(spec, context)
     let res: VaultReadResponse
@@ -280,7 +333,7 @@ export class VaultBackend extends KVBackend {
         default:
           out = err.transient
             ? new SecretReadError(`reading "${key}" ${as} failed: ${err.vaultMessage}${err.status ? ` (${err.status})` : ''}; Vault is unavailable, the existing Secret is kept and the read is retried on the next poll`, key, err.status, err.retryAfterSeconds)
-            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ?? ''} ${err.vaultMessage}`, key, err.status)
+            : new SecretReadError(`reading "${key}" ${as} failed: ${err.status ? `${err.status} ` : ''}${err.vaultMessage}`, key, err.status)
       }
     } else {
       out = err instanceof Error ? err : new Error(String(err))
@@ -296,28 +349,53 @@ export class VaultBackend extends KVBackend {
     const connection = this.connection
     if (!connection) throw new Error('the Vault backend is not connected yet; await backend.ready() first')
     const staticToken = this.settings.vaultToken ?? connection.preset
-    const identity = resolveIdentity(spec, { namespace: context.namespace, staticToken: !!staticToken }, this.settings)
+    const identity = this.identityOf(spec, context)
     const cached = this.sessions.get(identity.key)
     if (cached) return cached
-    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection), connection.client, this.sessionDeps, this.carried.get(identity.key))
+    // KES used a token preset on the node-vault client for every role; here only for the operator's default identity:
+    // a role a tenant names logs in as that role and never reads with the controller's token.
+    const preset = connection.preset && this.isDefaultIdentity(identity, context) ? connection.preset : undefined
+    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection, preset), connection.client, this.sessionDeps, this.carried.get(identity.key))
     this.sessions.set(identity.key, session)
     return session
   }
 
-  private tokenSource(id: Identity, staticToken: string | undefined, connection: Connection): TokenSource {
+  /** The identity a spec reads as; every name in it checked (spec-guard.ts), the service account permitted. */
+  private identityOf(spec: SpecOptions, context: KVContext): Identity {
+    const staticToken = !!(this.settings.vaultToken ?? this.connection?.preset)
+    return resolveIdentity(spec, { namespace: context.namespace, staticToken, permittedServiceAccounts: context.permittedServiceAccounts }, this.settings)
+  }
+
+  private isDefaultIdentity(identity: Identity, context: KVContext): boolean {
+    try {
+      return identity.key === this.identityOf({}, context).key
+    } catch {
+      return false
+    }
+  }
+
+  private tokenSource(id: Identity, staticToken: string | undefined, connection: Connection, preset: string | undefined): TokenSource {
     if (id.method === 'token') {
       return { canLogin: false, seed: staticToken, login: () => Promise.reject(new CredentialError('a static token cannot log in')) }
     }
     const method = this.authMethod(id)
     const client = connection.client
-    return { canLogin: true, seed: connection.preset, login: () => method.login(client, () => this.clock.now()) }
+    return {
+      canLogin: true,
+      seed: preset && !connection.presetGivenUp ? preset : undefined,
+      // KES replaced the client's token by the first login's: once one identity gives the preset up, so do new ones.
+      seedGivenUp: (token) => {
+        if (token === connection.preset) connection.presetGivenUp = true
+      },
+      login: () => method.login(client, () => this.clock.now()),
+    }
   }
 
   private authMethod(id: Identity): AuthMethod {
     const o = this.options
     const s = this.settings
     if (id.method === 'approle') {
-      const secretId = o.approle?.secretId ?? readSecretIdFile(s.approleSecretIdFile!)
+      const secretId = (this.secretIdReader ??= holdingCurrent(o.approle?.secretId ?? readSecretIdFile(s.approleSecretIdFile!)))
       return new AppRoleAuth(id.mount, id.role, s.approleRoleId!, secretId)
     }
     let jwt = this.jwt
@@ -338,18 +416,34 @@ export class VaultBackend extends KVBackend {
     for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
   }
 
-  /** Revoke a dropped identity's token in the background (tracked, so close() waits for it); keep its backoff. */
+  /**
+   * Revoke a dropped identity's token in the background (tracked, so close() waits for it), once the reads it had in
+   * flight are answered; then keep its backoff for the identity's next session.
+   */
   private retire(session: TokenSession): void {
-    const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = session.state
-    if (loginRetryAt > this.clock.now() || lookupDenied || renewDenied) {
-      this.carried.set(session.identity.key, { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied })
-    }
-    const done = session.retire({ revoke: true }).catch((err: unknown) => {
-      this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
-      return false
-    })
+    // Now, for a new session of this identity created before the retirement ends; again when it ends.
+    this.carry(session)
+    const done = session
+      .retire({ revoke: true })
+      .catch((err: unknown) => {
+        this.log.warn({ mount: session.identity.mount, role: session.identity.role, error: (err as Error).message }, 'revoking the token of a dropped identity failed; it will expire at its TTL')
+        return false
+      })
+      .finally(() => this.carry(session))
     this.retiring.add(done)
     void done.finally(() => this.retiring.delete(done))
+  }
+
+  /** What outlives a dropped session (policy.ts), read again once its login in flight has ended, so that its failure counts. */
+  private carry(session: TokenSession): void {
+    const key = session.identity.key
+    // A newer session of this identity already started from what was carried; it carries its own when dropped.
+    // (During the LRU's dispose the dropped session itself is still in the map.)
+    const cached = this.sessions.peek(key)
+    if (cached && cached !== session) return
+    const carried = carriedOver(session.state)
+    if (carried) this.carried.set(key, carried)
+    else this.carried.delete(key)
   }
 
   /**

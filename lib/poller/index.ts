@@ -3,7 +3,7 @@ export { loadPollerConfig, DEFAULT_POLLER_CONFIG, type PollerConfig } from './co
 export { SyncMetrics, SYNC_CALLS_COUNT, LAST_SYNC_CALL_STATE, type SyncStatus, type SyncLabels } from './sync-metrics.js'
 export { buildSecretManifest, secretNeedsUpdate, ownerReferenceOf } from './secret-manifest.js'
 export { firstPollDelay, nextPollDelay, errorBackoffDelay, MAX_ERROR_BACKOFF_MS } from './schedule.js'
-export { isRolePermitted, type Verdict, type NamespaceLike } from './role-guard.js'
+export { isPermitted, isRolePermitted, anchoredPattern, permittedServiceAccountsOf, type GuardConfig, type Verdict, type NamespaceLike } from './role-guard.js'
 export { createKubeClient, KubeApiError, kubeErrorKind, type KubeClient, type KubeErrorKind } from './kube.js'
 export { Poller, statusText } from './poller.js'
 export { ExternalSecretWatcher, watchRestartDelay } from './watcher.js'

@@ -4,7 +4,7 @@ import type { Timers } from '../clock.js'
 import type { Clock, Logger } from '../types.js'
 import type { PollerConfig } from './config.js'
 import { kubeErrorKind, type KubeClient } from './kube.js'
-import { isRolePermitted } from './role-guard.js'
+import { isPermitted, permittedServiceAccountsOf } from './role-guard.js'
 import { errorBackoffDelay, firstPollDelay } from './schedule.js'
 import { buildSecretManifest, secretNeedsUpdate } from './secret-manifest.js'
 import type { SyncMetrics } from './sync-metrics.js'
@@ -179,13 +179,15 @@ export class Poller {
     const spec = specOf(es)
 
     const ns = await kube.readNamespace(namespace)
-    const verdict = isRolePermitted(ns, spec, config.rolePermittedAnnotation)
+    const verdict = isPermitted(ns, spec, config)
     if (!verdict.allowed) throw new Error(`not allowed to fetch secret: ${namespace}/${name}: ${verdict.reason}`)
 
     const backend = Object.prototype.hasOwnProperty.call(backends, spec.backendType) ? backends[spec.backendType] : undefined
     if (!backend) throw new Error(`no backend for backendType ${JSON.stringify(spec.backendType ?? null)}`)
 
-    const data = await backend.getSecretManifestData({ spec, namespace, name })
+    // What the namespace (not the spec) permits; the backend checks spec.vaultServiceAccount against it.
+    const permittedServiceAccounts = permittedServiceAccountsOf(ns, config.serviceAccountPermittedAnnotation)
+    const data = await backend.getSecretManifestData({ spec, namespace, name, ...(permittedServiceAccounts ? { permittedServiceAccounts } : {}) })
     if (!data || typeof data !== 'object' || Object.values(data).some((v) => typeof v !== 'string')) {
       throw new Error(`backend ${spec.backendType} returned data that is not a map of base64 strings`)
     }

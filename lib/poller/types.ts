@@ -26,10 +26,14 @@ export interface ExternalSecretSpec {
   type?: string
   vaultRole?: string
   vaultMountPoint?: string
+  vaultServiceAccount?: string
   kvVersion?: number
   roleArn?: string
   data?: ExternalSecretDataItem[]
+  /** Deprecated name of `data` (KES). */
+  properties?: ExternalSecretDataItem[]
   dataFrom?: string[]
+  dataFromWithOptions?: Array<{ key: string; [option: string]: unknown }>
   [extra: string]: unknown
 }
 
@@ -89,7 +93,8 @@ export interface OwnerReference {
 
 /** What KES backends implement. Values of the returned record are base64, as KES backends return them. */
 export interface SecretsBackend {
-  getSecretManifestData(args: { spec: ExternalSecretSpec; namespace?: string; name?: string }): Promise<Record<string, string>>
+  /** `permittedServiceAccounts`: set by the host from the namespace annotation, never from the spec. */
+  getSecretManifestData(args: { spec: ExternalSecretSpec; namespace?: string; name?: string; permittedServiceAccounts?: readonly string[] }): Promise<Record<string, string>>
   /** Called once by the host's stop(), after in-flight polls finished. */
   /** Called once at shutdown; what it resolves to (e.g. how many tokens were revoked) is ignored. */
   close?(): Promise<unknown> | void

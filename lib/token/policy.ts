@@ -305,6 +305,20 @@ function afterFailedLogin(s: SessionState, error: unknown, now: number, random: 
   return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, lastLoginError: e }, retryInMs: delay }
 }
 
+/** What of a dropped session (evicted, idle) its identity's next session starts from. */
+export type CarriedState = Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>>
+
+/**
+ * Login backoff and self-denial survive the session: one broken role in a full cache still costs one login per
+ * backoff step. The failure count is kept after the retry time has passed, so the next failure waits longer.
+ * Undefined: nothing worth keeping (the next session starts fresh).
+ */
+export function carriedOver(s: SessionState): CarriedState | undefined {
+  if (s.loginFailures === 0 && !s.lookupDenied && !s.renewDenied) return undefined
+  const { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = s
+  return { loginRetryAt, loginFailures, lastLoginError, lookupDenied, renewDenied }
+}
+
 // ---- secret leases: the same rule for a dynamic secret's lease -------------------------------------------------
 //
 // A dynamic secret's lease is a TokenLease whose `token` is the lease id, in a SessionState with lookups disabled

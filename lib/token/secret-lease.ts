@@ -5,7 +5,7 @@
  * this file does the I/O and tells the events. The lease is bound to the token that read it (Vault revokes a token's
  * leases with the token), so every serve also keeps that token alive through its session, exactly as a read would.
  */
-import { type CredentialRegistry, quote } from '../redact.js'
+import { quote } from '../redact.js'
 import type { Clock } from '../types.js'
 import type { VaultClient, VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
@@ -48,8 +48,6 @@ export interface SecretLeaseDeps {
   policy: TokenPolicy
   random: () => number
   events: SecretLeaseEvents
-  /** The minted credential is held here while it is kept, so no log line or error can quote it. */
-  credentials: CredentialRegistry
 }
 
 /** What a secret lease needs of its identity's token session. */
@@ -64,14 +62,6 @@ const attempt = async <T>(fn: () => Promise<T>): Promise<Outcome<T>> => {
 }
 
 const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)))
-
-/** The string values of a secret's data (two levels deep, bounded): the credential to keep out of logs. */
-function secretStrings(data: unknown, depth = 0, out: string[] = []): string[] {
-  if (out.length >= 64) return out
-  if (typeof data === 'string') out.push(data)
-  else if (data !== null && typeof data === 'object' && depth < 2) for (const v of Object.values(data)) secretStrings(v, depth + 1, out)
-  return out
-}
 
 /** A read answer that is a dynamic secret: a lease id and a lease to keep (a KV read has neither). */
 export function isLeased(res: VaultReadResponse): boolean {
@@ -104,7 +94,6 @@ export class SecretLease {
     this.parentToken = first.session.lease?.token
     this.lastUsed = deps.clock.now()
     this.current = afterMint(initialState(), { ok: true, value: { answer: first.answer, sentAt: first.sentAt } }, first.sentAt, deps.random).state
-    for (const s of secretStrings(first.answer.data)) deps.credentials.add(s)
     deps.events.mint(this.identity, path, 'success', 'first', this.current.lease)
   }
 
@@ -140,11 +129,10 @@ export class SecretLease {
     return this.share(this.run())
   }
 
-  /** Stop: forget the credential; the lease to revoke (if still valid) is returned to the owner. */
+  /** Stop: the lease to revoke (if still valid) is returned to the owner. */
   retire(): TokenLease | undefined {
     if (this.retired) return undefined
     this.retired = true
-    if (!this.notLeased) this.forget(this.answer)
     const lease = this.current.lease
     return lease && remainingSeconds(lease, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds ? lease : undefined
   }
@@ -224,7 +212,6 @@ export class SecretLease {
       sentAt,
     }))
     if (outcome.ok && !isLeased(outcome.value.answer)) {
-      if (!this.retired) this.forget(this.answer)
       this.answer = outcome.value.answer
       this.notLeased = true
       return
@@ -242,17 +229,11 @@ export class SecretLease {
       if (state.lease) this.superseded(this.session, state.lease)
       return
     }
-    for (const s of secretStrings(outcome.value.answer.data)) this.deps.credentials.add(s)
-    this.forget(this.answer)
     this.answer = outcome.value.answer
     this.parentToken = used
     if (old && old.token !== state.lease?.token && remainingSeconds(old, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds) {
       this.superseded(this.session, old)
     }
-  }
-
-  private forget(answer: VaultReadResponse): void {
-    for (const s of secretStrings(answer.data)) this.deps.credentials.forget(s)
   }
 }
 

@@ -15,6 +15,7 @@ import {
   afterLogin,
   afterLookup,
   afterRenewal,
+  type CarriedState,
   decide,
   type Decision,
   type Done,
@@ -41,6 +42,8 @@ export interface TokenSource {
   readonly canLogin: boolean
   /** A token to start with: VAULT_TOKEN, or one preset on a node-vault client (used first, the way KES used it). */
   readonly seed?: string
+  /** The session gave up the seed (dead, or replaced by a login): sessions created later need not try it. */
+  seedGivenUp?(token: string): void
   /** The raw auth answer of a login and when the request was sent (our clock), which anchors the lease. */
   login(): Promise<{ answer: VaultAuthResponse; sentAt: number }>
 }
@@ -67,10 +70,12 @@ export interface SessionDeps {
   credentials: CredentialRegistry
 }
 
-const attempt = async <T>(fn: () => Promise<T>): Promise<Outcome<T>> => {
+const attempt = async <T>(id: Identity, fn: () => Promise<T>): Promise<Outcome<T>> => {
   try {
     return { ok: true, value: await fn() }
   } catch (error) {
+    // The backend closed under this request and nothing was sent: shutdown, not an outcome to back off for or report.
+    if (error instanceof VaultRequestError && error.kind === 'closed') throw new SessionClosedError(id)
     return { ok: false, error }
   }
 }
@@ -80,11 +85,11 @@ const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)))
 export class TokenSession {
   private current: SessionState
   private inflight?: Promise<TokenLease>
+  /** retire() was called: new callers are refused; the reads already in flight (and their refresh) run to the end. */
+  private retiring = false
+  /** retire() took the token: nothing more is sent, and a token that still arrives is revoked as it arrives. */
   private retired = false
-  private retireDone = false
   private revokeOnArrival = false
-  /** A token whose login completed after retire() began: revoked by retire(), or on arrival if retire() is done. */
-  private arrivedLate?: TokenLease
   /** Reads holding a token right now. */
   private readonly active = new Set<Promise<unknown>>()
   private readonly warned = new Set<WarningCode>()
@@ -98,7 +103,7 @@ export class TokenSession {
     private readonly vault: VaultClient,
     private readonly deps: SessionDeps,
     /** Login backoff carried over from an earlier session of this identity (it survives eviction). */
-    carried: Partial<Pick<SessionState, 'loginRetryAt' | 'loginFailures' | 'lastLoginError' | 'lookupDenied' | 'renewDenied'>> = {},
+    carried: CarriedState = {},
   ) {
     this.abilities = { canLogin: source.canLogin }
     this.lastUsed = deps.clock.now()
@@ -115,7 +120,13 @@ export class TokenSession {
   }
 
   /** A lease that is valid now and has had its lookup/renew/login done per the policy. */
-  async acquire(): Promise<TokenLease> {
+  acquire(): Promise<TokenLease> {
+    if (this.retiring) return Promise.reject(new SessionClosedError(this.identity))
+    return this.obtain()
+  }
+
+  /** acquire() for work already admitted: a read in flight when retire() began may still log in and retry. */
+  private async obtain(): Promise<TokenLease> {
     if (this.retired) throw new SessionClosedError(this.identity)
     const now = this.deps.clock.now()
     this.lastUsed = now
@@ -163,23 +174,23 @@ export class TokenSession {
       }
       if (verdict === 'policy') throw new PolicyDeniedError(this.identity, path, this.current.lease?.policies ?? lease.policies)
       this.adopt(afterDeadRead(this.current, lease, err.kind, this.deps.clock.now(), this.deps.policy))
-      const fresh = await this.acquire()
+      const fresh = await this.obtain()
       return fn(fresh.token)
     }
   }
 
   /**
-   * Stop: refuse new callers, let a refresh in flight finish, then revoke the token if this backend created it
-   * (static and preset tokens are the operator's). A token that arrives after this is revoked as it arrives.
+   * Stop: refuse new callers, let the reads in flight finish (with the refresh they wait for, a login included), then
+   * revoke the token if this backend created it (static and preset tokens are the operator's). Eviction and idleness
+   * retire a session as close() does: a read admitted before still gets its answer.
    */
   async retire({ revoke }: { revoke: boolean }): Promise<boolean> {
-    this.retired = true
+    this.retiring = true
     this.revokeOnArrival = revoke
-    // Reads already holding the token finish first: revoking under them would fail them for nothing.
+    // Revoking under the reads would fail them for nothing. Work started after this belongs to one of these reads.
     await Promise.allSettled([this.inflight, ...this.active])
-    const lease = this.current.lease ?? this.arrivedLate
-    this.arrivedLate = undefined
-    this.retireDone = true
+    const lease = this.current.lease
+    this.retired = true
     this.adopt({ ...this.current, lease: undefined })
     return revoke && lease ? this.revoke(lease) : false
   }
@@ -248,7 +259,7 @@ export class TokenSession {
 
   private async lookup(sentAt: number): Promise<void> {
     const lease = this.current.lease!
-    const outcome = await attempt(() => this.vault.lookupSelf(lease.token))
+    const outcome = await attempt(this.identity, () => this.vault.lookupSelf(lease.token))
     const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy)
     this.adopt(state)
     this.deps.events.lookup(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
@@ -257,7 +268,7 @@ export class TokenSession {
 
   private async renew(sentAt: number): Promise<void> {
     const lease = this.current.lease!
-    const outcome = await attempt(() => this.vault.renewSelf(lease.token, renewalIncrement(lease, this.abilities)))
+    const outcome = await attempt(this.identity, () => this.vault.renewSelf(lease.token, renewalIncrement(lease, this.abilities)))
     const { state, result } = afterRenewal(this.current, lease, outcome, sentAt, this.deps.policy, this.abilities, this.deps.random)
     this.adopt(state)
     this.deps.events.renewal(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
@@ -265,12 +276,12 @@ export class TokenSession {
   }
 
   private async login(reason: LoginReason): Promise<void> {
-    const outcome = await attempt(() => this.source.login())
+    const outcome = await attempt(this.identity, () => this.source.login())
     const { state, retryInMs } = afterLogin(this.current, outcome, this.deps.clock.now(), this.deps.random)
-    if (outcome.ok && this.retired) {
-      // Shutdown began while this login was on the wire: its token must not outlive the backend.
-      if (!this.retireDone) this.arrivedLate = state.lease
-      else if (this.revokeOnArrival) await this.revoke(state.lease!).catch(() => false)
+    if (this.retired) {
+      // retire() already took the token (it waits for the refresh, so only a caller outside it gets here): this
+      // token must not outlive the session either.
+      if (outcome.ok && this.revokeOnArrival) await this.revoke(state.lease!).catch(() => false)
       throw new SessionClosedError(this.identity)
     }
     this.adopt(state)
@@ -290,9 +301,11 @@ export class TokenSession {
 
   /** Take a new state; the registry holds exactly the token the session holds. */
   private adopt(next: SessionState): void {
-    const before = this.current.lease?.token
+    const was = this.current.lease
+    const before = was?.token
     const after = next.lease?.token
     this.current = next
+    if (was?.origin === 'seed' && before !== after && !this.retired) this.source.seedGivenUp?.(before!)
     if (before !== after) {
       this.deps.credentials.add(after)
       this.deps.credentials.forget(before)

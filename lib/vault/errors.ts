@@ -29,6 +29,8 @@ export type VaultErrorKind =
   | 'too_large'
   /** An answer that is not what Vault sends (not JSON, a login without a token, a negative TTL, ...). */
   | 'bad_response'
+  /** The backend was closed before this request left: nothing was sent. */
+  | 'closed'
 
 /** Kinds that say Vault (or the way to it) is unwell right now, not that the request was wrong. */
 const TRANSIENT: ReadonlySet<VaultErrorKind> = new Set(['sealed', 'rate_limited', 'unavailable', 'server', 'timeout', 'network', 'bad_response'])

@@ -33,8 +33,11 @@ export interface NodeVaultSetup {
   token?: string
 }
 
-/** Headers our transport sets itself (or Node does); never copied from the captured request. */
-const OWN_HEADERS = new Set(['host', 'connection', 'content-length', 'content-type', 'transfer-encoding', 'accept', 'accept-encoding', 'user-agent', 'x-vault-token', 'x-vault-request', 'x-vault-namespace', 'authorization'])
+/**
+ * Headers our transport sets itself (or Node does), and axios's proxy headers (HTTP_PROXY with credentials adds
+ * Proxy-Authorization: for the proxy, never for Vault); never copied from the captured request.
+ */
+const OWN_HEADERS = new Set(['host', 'connection', 'content-length', 'content-type', 'transfer-encoding', 'accept', 'accept-encoding', 'user-agent', 'x-vault-token', 'x-vault-request', 'x-vault-namespace', 'authorization', 'proxy-authorization', 'proxy-connection'])
 
 class CaptureError extends Error {}
 

@@ -136,6 +136,7 @@ export class VaultTransport {
   private readonly base: string
   /** Vault asked us (429 + Retry-After) to send nothing before this time (ms on the clock). */
   private quietUntil = 0
+  private closed = false
 
   constructor(private readonly o: TransportOptions) {
     const address = new URL(o.address)
@@ -148,12 +149,15 @@ export class VaultTransport {
     return this.o.namespace
   }
 
+  /** Release pooled connections; from now on nothing is sent (a login whose credential arrives late stays unsent). */
   close(): void {
+    this.closed = true
     this.o.exchange.close?.()
   }
 
   /** Send one request; resolves with Vault's parsed JSON answer (undefined for 204), rejects with a VaultRequestError. */
   async send(operation: VaultOperation, method: 'GET' | 'POST' | 'PUT', path: string, options: SendOptions = {}): Promise<unknown> {
+    if (this.closed) throw new VaultRequestError(operation, 'closed', undefined, path, 'the Vault backend is closed; nothing was sent')
     const wait = this.quietUntil - this.o.now()
     if (wait > 0) {
       // Honour Retry-After: fail locally, send nothing, until the time Vault asked for has passed.

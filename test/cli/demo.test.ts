@@ -2,27 +2,68 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { type ActionCounts, describeActions, runDemo } from '../../lib/demo.js'
+import { ActionLog, runDemo } from '../../lib/demo.js'
+import { ManualClock } from '../../lib/clock.js'
+import type { Identity } from '../../lib/token/errors.js'
+import type { TokenLease } from '../../lib/token/lease.js'
 
-const counts = (c: Partial<ActionCounts> = {}): ActionCounts => ({ lookup: 0, renew: 0, capped: 0, renewFailed: 0, login: 0, loginFailed: 0, loginReasons: {}, ...c })
+const id: Identity = { key: 'k', method: 'kubernetes', mount: 'kubernetes', role: 'app' }
+const clock = new ManualClock(1_000_000)
+const lease = (leftSeconds: number, over: Partial<TokenLease> = {}): TokenLease => ({
+  token: 't', origin: 'login', accessor: 'a', policies: [], renewable: true, type: 'service', expireTime: clock.now() + leftSeconds * 1000,
+  issueTime: clock.now() - 10_000, creationTtl: 20, explicitMaxTtl: 0, period: 0, verifiedAt: clock.now(), lookedUp: true, maxTtlReached: false, ...over,
+})
 
-describe('demo: what each line says', () => {
+/** One poll's events, as the backend reports them, and the line the demo prints for them. */
+function line(events: (log: ActionLog) => void): string | undefined {
+  const log = new ActionLog(clock, { renewThresholdSeconds: 6 })
+  events(log)
+  return log.take('kubernetes/app')
+}
+
+describe('demo: what each line says (from the policy\'s own decisions)', () => {
   it('gives the reason for a renewal and for a timed login: the TTL left against the threshold', () => {
-    const before = counts({ lookup: 3, login: 1, loginReasons: { first: 1 } })
-    assert.equal(describeActions(before, counts({ ...before, lookup: 4, renew: 1 }), 6, 6), 'lookup + renew (6 s left <= 6 s threshold)')
-    assert.equal(describeActions(before, counts({ ...before, renew: 1, capped: 1 }), 5.6, 6), 'renew, capped at max TTL (6 s left <= 6 s threshold)')
-    assert.equal(
-      describeActions(before, counts({ ...before, lookup: 4, login: 2, loginReasons: { first: 1, not_renewable: 1 } }), 5, 6),
-      'lookup + login (not renewable: 5 s left <= 6 s threshold)',
-    )
-    assert.equal(describeActions(before, counts({ ...before, login: 2, loginReasons: { first: 1, max_ttl: 1 } }), 4, 6), 'login (max TTL: 4 s left <= 6 s threshold)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'lookup', reason: 'interval' }, lease(6))
+      l.decided(id, { action: 'renew', remainingSeconds: 6, thresholdSeconds: 6 }, lease(6))
+      l.renewal(id, 'success')
+    }), 'lookup + renew (6 s left <= 6 s threshold)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'renew', remainingSeconds: 5.6, thresholdSeconds: 6 }, lease(5.6))
+      l.renewal(id, 'capped')
+    }), 'renew, capped at max TTL (6 s left <= 6 s threshold)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'lookup', reason: 'interval' }, lease(5))
+      l.decided(id, { action: 'login', reason: 'not_renewable' }, lease(5, { renewable: false }))
+      l.login(id, 'success')
+    }), 'lookup + login (not renewable: 5 s left <= 6 s threshold)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'login', reason: 'max_ttl' }, lease(4))
+      l.login(id, 'success')
+    }), 'login (max TTL: 4 s left <= 6 s threshold)')
   })
 
   it('says why a login happened that no threshold explains, and when nothing reached Vault', () => {
-    assert.equal(describeActions(undefined, counts({ login: 1, loginReasons: { first: 1 } }), undefined, 6), 'login (first)')
-    assert.equal(describeActions(counts({ login: 1, loginReasons: { first: 1 } }), counts({ login: 2, loginReasons: { first: 1, revoked: 1 } }), 14, 6), 'login (token revoked)')
-    assert.equal(describeActions(counts({ lookup: 2 }), counts({ lookup: 2, renewFailed: 1 }), 5, 6), 'renew failed')
-    assert.equal(describeActions(counts({ lookup: 2 }), counts({ lookup: 2 }), 12, 6), 'nothing (cached lease)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'login', reason: 'first' }, undefined)
+      l.login(id, 'success')
+    }), 'login (first)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'login', reason: 'revoked' }, undefined)
+      l.login(id, 'success')
+    }), 'login (token revoked)')
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'renew', remainingSeconds: 5, thresholdSeconds: 6 }, lease(5))
+      l.renewal(id, 'failure')
+    }), 'renew failure')
+    assert.equal(line(() => {}), undefined, 'nothing sent: the demo prints "nothing (cached lease)"')
+  })
+
+  it('uses the threshold the policy applied, not the configured one, when the TTL forced half of it', () => {
+    assert.equal(line((l) => {
+      l.decided(id, { action: 'login', reason: 'not_renewable' }, lease(2, { renewable: false, creationTtl: 5 }))
+      l.login(id, 'success')
+    }), 'login (not renewable: 2 s left <= 2.5 s threshold)')
   })
 })
 

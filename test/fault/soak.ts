@@ -403,6 +403,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     registry: new Registry(),
     jwtProvider: new ProjectedServiceAccountTokenFile({ path: '/var/run/secrets/tokens/vault', clock: hostClock, fs, logger }),
     tokenRequests,
+    // ExternalSecrets of the TokenRequest kind name this service account; the operator permits it (issue 11).
+    permittedServiceAccounts: ['reader'],
     logger,
     revokeTokensOnShutdown: false,
     ...o.backend,

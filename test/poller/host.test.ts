@@ -276,7 +276,7 @@ describe('PollerHost against the fake Kubernetes API', () => {
     assert.equal(backend.callsFor('locked', 'ok'), 1)
     assert.equal(
       api.getExternalSecret('locked', 'nope')!.status!.status,
-      'ERROR, not allowed to fetch secret: locked/nope: namespace does not allow to assume role admin',
+      'ERROR, not allowed to fetch secret: locked/nope: spec.vaultRole: namespace does not allow to assume role "admin" (iam.amazonaws.com/permitted: "^team-a-.*$")',
     )
     assert.deepEqual(api.secretData('locked', 'ok'), { v: '1' })
     assert.equal(api.count('get namespace'), 2)

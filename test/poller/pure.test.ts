@@ -28,6 +28,11 @@ describe('poller config', () => {
       watchTimeoutMilliseconds: 60000,
       pollingDisabled: false,
       rolePermittedAnnotation: 'iam.amazonaws.com/permitted',
+      namingPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-key-name',
+      enforceNamespaceAnnotations: false,
+      mountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-vault-mount',
+      serviceAccountPermittedAnnotation: 'externalsecrets.kubernetes-client.io/permitted-service-accounts',
+      defaultVaultMountPoint: 'kubernetes',
     })
   })
   it('reads every variable', () => {
@@ -38,6 +43,11 @@ describe('poller config', () => {
       WATCH_TIMEOUT: '5000',
       DISABLE_POLLING: 'true',
       ROLE_PERMITTED_ANNOTATION: 'vault.example.com/roles',
+      NAMING_PERMITTED_ANNOTATION: 'vault.example.com/keys',
+      ENFORCE_NAMESPACE_ANNOTATIONS: 'false',
+      MOUNT_PERMITTED_ANNOTATION: 'vault.example.com/mounts',
+      SERVICE_ACCOUNT_PERMITTED_ANNOTATION: 'vault.example.com/accounts',
+      DEFAULT_VAULT_MOUNT_POINT: 'k8s',
     })
     assert.deepEqual(c, {
       pollerIntervalMilliseconds: 30000,
@@ -46,6 +56,12 @@ describe('poller config', () => {
       watchTimeoutMilliseconds: 5000,
       pollingDisabled: true,
       rolePermittedAnnotation: 'vault.example.com/roles',
+      namingPermittedAnnotation: 'vault.example.com/keys',
+      // KES: set at all means on, even "false".
+      enforceNamespaceAnnotations: true,
+      mountPermittedAnnotation: 'vault.example.com/mounts',
+      serviceAccountPermittedAnnotation: 'vault.example.com/accounts',
+      defaultVaultMountPoint: 'k8s',
     })
   })
   it('DISABLE_POLLING set but empty counts as set, as in KES', () => {
@@ -135,16 +151,18 @@ describe('Secret manifest (KES _createSecretManifest / _equalSecretData)', () =>
 describe('role guard and controller ownership', () => {
   const ns = (annotations?: Record<string, string>) => ({ metadata: { name: 'ns', ...(annotations ? { annotations } : {}) } })
   const key = 'iam.amazonaws.com/permitted'
-  it('KES semantics', () => {
+  it('KES semantics, with the pattern matching the whole role', () => {
     assert.deepEqual(isRolePermitted(ns(), vaultSpec({ vaultRole: 'x' }) as never, key), { allowed: true })
     assert.deepEqual(isRolePermitted(ns({ other: 'y' }), vaultSpec({ vaultRole: 'x' }) as never, key), { allowed: true })
     assert.deepEqual(isRolePermitted(ns({ [key]: '' }), vaultSpec({ vaultRole: 'x' }) as never, key), { allowed: true })
     assert.deepEqual(isRolePermitted(ns({ [key]: '^a-' }), vaultSpec({ vaultRole: undefined }) as never, key), { allowed: true })
-    assert.deepEqual(isRolePermitted(ns({ [key]: '^a-' }), vaultSpec({ vaultRole: 'a-reader' }) as never, key), { allowed: true })
-    assert.deepEqual(isRolePermitted(ns({ [key]: '^a-' }), vaultSpec({ vaultRole: 'b-reader' }) as never, key), {
+    assert.deepEqual(isRolePermitted(ns({ [key]: 'a-.*' }), vaultSpec({ vaultRole: 'a-reader' }) as never, key), { allowed: true })
+    assert.deepEqual(isRolePermitted(ns({ [key]: 'a-.*' }), vaultSpec({ vaultRole: 'b-reader' }) as never, key), {
       allowed: false,
-      reason: 'namespace does not allow to assume role b-reader',
+      reason: 'spec.vaultRole: namespace does not allow to assume role "b-reader" (iam.amazonaws.com/permitted: "a-.*")',
     })
+    // KES tested `new RegExp('^a-').test(role)`: a prefix was enough. Anchored, it must match the whole role.
+    assert.equal(isRolePermitted(ns({ [key]: '^a-' }), vaultSpec({ vaultRole: 'a-reader' }) as never, key).allowed, false)
     assert.equal(isRolePermitted(ns({ [key]: 'arn:aws:iam::1:role/x' }), { backendType: 'secretsManager', roleArn: 'arn:aws:iam::1:role/y' }, key).allowed, false)
     assert.equal(isRolePermitted(ns({ [key]: '(' }), vaultSpec() as never, key).allowed, false)
   })

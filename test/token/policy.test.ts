@@ -9,6 +9,7 @@ import {
   afterLookup,
   afterRenewal,
   backoffDelay,
+  carriedOver,
   boundedByParent,
   decide,
   decideLease,
@@ -258,6 +259,27 @@ describe('token policy (pure)', () => {
     assert.deepEqual([1, 2, 3, 4].map((n) => backoffDelay(n, () => 1)), [1000, 2000, 4000, 8000])
     assert.equal(backoffDelay(2, () => 0), 1000)
     assert.equal(backoffDelay(30, () => 1), 300_000)
+  })
+
+  describe('carriedOver: what a dropped session leaves to its identity\'s next one', () => {
+    it('nothing after a clean session: the next one starts fresh', () => {
+      assert.equal(carriedOver(state(lease())), undefined)
+    })
+
+    it('the login backoff, failure count included even once the retry time has passed', () => {
+      const failed = afterLogin(state(), { ok: false, error: err('bad_request', 400) }, T0, () => 1).state
+      const carried = carriedOver(failed)!
+      assert.deepEqual({ at: carried.loginRetryAt, n: carried.loginFailures }, { at: T0 + 1000, n: 1 })
+      // The next session, past the retry time, logs in; a second refusal then waits 2 s, not 1 s again.
+      const next = { ...initialState(), ...carried }
+      assert.deepEqual(decide(next, T0 + 5000, policy), { action: 'login', reason: 'first' })
+      assert.equal(afterLogin(next, { ok: false, error: err('bad_request', 400) }, T0 + 5000, () => 1).state.loginRetryAt, T0 + 7000)
+    })
+
+    it('self-denial (a role without the default policy), so the next session does not ask lookup-self again', () => {
+      assert.deepEqual(carriedOver(state(lease(), { lookupDenied: true })), { loginRetryAt: 0, loginFailures: 0, lastLoginError: undefined, lookupDenied: true, renewDenied: false })
+      assert.equal(carriedOver(state(lease(), { renewDenied: true }))!.renewDenied, true)
+    })
   })
 })
 

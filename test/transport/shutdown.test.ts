@@ -1,0 +1,102 @@
+/**
+ * Issue 12, point 7: close() refuses new reads with a clear error, waits (bounded) for the login and the reads in
+ * flight, then revokes every token the backend created, including one whose login was on the wire; a second call
+ * waits for the first. Live tokens are counted in the dev Vault; requests at a recording front before it.
+ */
+import assert from 'node:assert/strict'
+import type { VaultBackend } from '../../lib/backend/vault-backend.js'
+import { ManualClock } from '../../lib/clock.js'
+import type { DevVault } from '../../lib/devserver/index.js'
+import { b64, BUILDERS, build, closeListeners, devVault, JWT, type Listener, listen, spec, timed, until } from './support.js'
+
+const TIMEOUT = 400
+
+describe('transport: close()', function () {
+  this.timeout(10_000)
+  let backend: VaultBackend | undefined
+  let dev: DevVault | undefined
+  let clock: ManualClock
+  let front: Listener
+  beforeEach(async () => {
+    clock = new ManualClock()
+    dev = await devVault(clock)
+    dev.putSecret('secret', 'app/other', { password: 'pw-other' })
+    front = await listen(() => false, dev.address)
+  })
+  afterEach(async () => {
+    await backend?.close({ revoke: false })
+    backend = undefined
+    await closeListeners()
+    await dev?.close()
+    dev = undefined
+  })
+
+  const read = (key = 'secret/data/app/db') => backend!.getSecretManifestData(spec(key))
+
+  for (const how of BUILDERS) {
+    it(`${how}: during a login: returns only after it, revokes its token (0 live), refuses later reads; a second close() waits for the first`, async () => {
+      ;({ backend } = build(how, front.url, { clock, settings: { requestTimeoutMilliseconds: TIMEOUT } }))
+      dev!.injectFault({ kind: 'latency', operation: 'login', latencyMs: 150 })
+      const reads = [read(), read('secret/data/app/other'), read()]
+      await until(() => front.count('login') === 1, 'the login is on the wire')
+      const first = backend.close()
+      const second = backend.close()
+      const liveWhenSecondReturned = second.then(() => dev!.liveTokens())
+      assert.deepEqual(await first, { revoked: 1 })
+      assert.equal(dev!.counters().ok.login, 1, 'the login completed before close() returned')
+      assert.equal(dev!.liveTokens(), 0)
+      assert.equal(await liveWhenSecondReturned, 0, 'the second close() returned only after the first had revoked')
+      assert.deepEqual(await second, { revoked: 1 })
+      // The reads that were waiting for that login finished first.
+      const settled = await Promise.allSettled(reads)
+      assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'])
+      const before = front.received.length
+      await assert.rejects(read(), /the Vault backend is closed; nothing is read/)
+      assert.equal(front.received.length, before, 'nothing sent after close()')
+      assert.deepEqual(await backend.close(), { revoked: 1 })
+      assert.equal(front.count('revoke'), 1)
+    })
+
+    it(`${how}: during reads: returns only after them, then revokes (0 live)`, async () => {
+      ;({ backend } = build(how, front.url, { clock, settings: { requestTimeoutMilliseconds: TIMEOUT } }))
+      await read()
+      await clock.advance(10_000)
+      dev!.injectFault({ kind: 'latency', operation: 'read', latencyMs: 150 })
+      const reads = [read(), read('secret/data/app/other')]
+      await until(() => front.count('read') === 3, 'both reads are on the wire')
+      const closed = await timed(backend.close())
+      assert.deepEqual(closed.value, { revoked: 1 })
+      assert.deepEqual(await Promise.all(reads), [{ password: b64('pw-app') }, { password: b64('pw-other') }])
+      assert.equal(dev!.counters().ok.read, 3)
+      assert.equal(dev!.liveTokens(), 0)
+      // The revoke came after the reads (a revoke under them would have failed them for nothing).
+      assert.deepEqual(front.received.map((r) => r.operation).slice(-1), ['revoke'])
+    })
+  }
+
+  it('a login whose credential arrives after close() gave up waiting is never sent; nothing is live', async () => {
+    let release!: (jwt: string) => void
+    const jwt = new Promise<string>((resolve) => (release = resolve))
+    let lines: string[]
+    ;({ backend, lines } = build('kes', front.url, { clock, settings: { requestTimeoutMilliseconds: 100 }, jwt: () => jwt }))
+    const pending = timed(read())
+    const closed = await timed(backend.close())
+    // Bounded: reads in flight (2 x the request deadline), then retirement (2 x again).
+    assert.ok(closed.ms < 4 * 100 + 400, `close() took ${Math.round(closed.ms)} ms`)
+    assert.deepEqual(closed.value, { revoked: 0 })
+    release(JWT)
+    assert.match((await pending).error!.message, /the Vault backend is closed; nothing is sent for auth mount "kubernetes", role "app"/)
+    await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(front.received, [], 'no login after close()')
+    assert.equal(dev!.liveTokens(), 0)
+    assert.deepEqual(lines.filter((l) => /login/.test(l)), [], 'shutdown is not reported as a failed login')
+  })
+
+  it('close({ revoke: false }) keeps the tokens (VAULT_REVOKE_TOKENS_ON_SHUTDOWN=false)', async () => {
+    ;({ backend } = build('kes', front.url, { clock }))
+    await read()
+    assert.deepEqual(await backend.close({ revoke: false }), { revoked: 0 })
+    assert.equal(dev!.liveTokens(), 1)
+    assert.equal(front.count('revoke'), 0)
+  })
+})
