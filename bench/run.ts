@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick | --full] [--jobs=2] [--update-results | --out=DIR]
+ * npm run bench [-- --quick | --full | --dynamic] [--jobs=2] [--update-results | --out=DIR]
  *
  * Writes bench-results/ (untracked); --update-results writes the committed bench/results/ that README links to.
  *
@@ -9,6 +9,9 @@
  * --large: adds N=10 000 as a sampled day (about 10× the N=1 000 cost: roughly another hour on 2 cores).
  * --full: every steady workload N ∈ {10, 100, 1 000, 10 000} simulated in full for 24 h (many hours).
  * --quick: N ∈ {10, 100}, sampled; scenarios as default (3-4 min).
+ * Every profile ends with the dynamic-secrets section (N=10, 24 h in full, ~10 s): mints and writes per day of ours
+ * against KES's mint-every-poll (bench/lib/dynamic.ts), also written to dynamic.md and dynamic.json.
+ * --dynamic: only that section.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -21,6 +24,7 @@ import type { RunResult, RunSpec } from './lib/simulate.js'
 import { STRATEGY_NAMES } from './strategies/index.js'
 import { STRATEGIES } from './strategies/index.js'
 import { makeWorld } from './lib/world.js'
+import { dynamicSection, runDynamic, type DynamicResult } from './lib/dynamic.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -96,8 +100,27 @@ const order = ['floor', ...STRATEGY_NAMES]
 const sortRows = (rows: Row[]) =>
   rows.sort((a, b) => ['steady', 'outage', 'revocation'].indexOf(a.scenario) - ['steady', 'outage', 'revocation'].indexOf(b.scenario) || a.roles - b.roles || a.n - b.n || order.indexOf(a.strategy) - order.indexOf(b.strategy))
 
+const DYNAMIC_N = 10
+
+/** The dynamic-secrets section: run, printed, written as dynamic.md and dynamic.json. */
+async function dynamic(dir: string): Promise<{ results: DynamicResult[]; markdown: string }> {
+  const results = await runDynamic(DYNAMIC_N, POLL_MS, DAY, (line) => process.stderr.write(`${line}\n`))
+  const markdown = dynamicSection(results)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'dynamic.md'), `${markdown}\n`)
+  writeFileSync(join(dir, 'dynamic.json'), `${JSON.stringify({ results }, null, 1)}\n`)
+  return { results, markdown }
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now()
+  if (args.includes('--dynamic')) {
+    process.stderr.write(`bench dynamic secrets: N=${DYNAMIC_N}, 3 strategies, 24 h; results go to ${outDir}/\n`)
+    const { markdown } = await dynamic(resolve(outDir))
+    process.stdout.write(`${markdown}\n`)
+    process.stderr.write(`wrote ${resolve(outDir)}/{dynamic.md,dynamic.json} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`)
+    return
+  }
   const specs = plan()
   process.stderr.write(`bench profile ${profile}: ${specs.length} runs on ${jobs} worker process(es); results go to ${outDir}/\n`)
   const results = await runPool(specs)
@@ -126,6 +149,7 @@ async function main(): Promise<void> {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
   }
+  const dynamicPart = await dynamic(resolve(outDir))
   const wallSeconds = (performance.now() - t0) / 1000
   const simulatedNote = simulationNote(results)
 
@@ -159,6 +183,8 @@ async function main(): Promise<void> {
     goalsMd,
     '',
     validationMd,
+    '',
+    dynamicPart.markdown,
   ].join('\n')
   process.stdout.write(`${out}\n`)
   const dir = resolve(outDir)
@@ -167,7 +193,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'writes-per-hour.svg'), await chartSvg(rows))
   writeFileSync(
     join(dir, 'latest.json'),
-    `${JSON.stringify({ profile, machine, wallSeconds, simulated: simulatedNote, goals: g, cpu, rows, validation, runs: results }, null, 1)}\n`,
+    `${JSON.stringify({ profile, machine, wallSeconds, simulated: simulatedNote, goals: g, cpu, rows, validation, runs: results, dynamic: dynamicPart.results }, null, 1)}\n`,
   )
   process.stderr.write(`wrote ${dir}/{latest.json,writes-per-hour.svg,README-section.md} in ${wallSeconds.toFixed(0)} s\n`)
 }

@@ -14,7 +14,7 @@ export { createVaultBackend } from './backend/create.js'
 export { RESERVED_TREES } from './spec-names.js'
 export { KVBackend, KVBackendError, type ExternalSecretSpec, type DataItem, type SecretManifestData } from './backend/kv-backend.js'
 export { loadConfig, ConfigError, type BackendConfig } from './config.js'
-export { resolveSettings, settingsInputFromEnv, SETTING_VARIABLES, type Settings, type SettingsInput } from './settings.js'
+export { resolveSettings, settingsInputFromEnv, SETTING_VARIABLES, type Settings, type SettingsInput, type DynamicSecretMode } from './settings.js'
 export { TokenSession, type SessionEvents, type TokenSource } from './token/session.js'
 export { TokenUnavailableError, PolicyDeniedError, SessionClosedError, type Identity } from './token/errors.js'
 export {
@@ -28,7 +28,12 @@ export {
   type Due,
   type LoginReason,
   type SessionState,
+  decideLease,
+  tokenEndsAt,
+  type LeaseDecision,
+  type MintReason,
 } from './token/policy.js'
+export { SecretLease, type SecretLeaseEvents } from './token/secret-lease.js'
 export { remainingSeconds, type TokenLease } from './token/lease.js'
 export { VaultClient } from './vault/client.js'
 export { VaultTransport, nodeHttpExchange, type HttpExchange, type HttpExchangeRequest, type HttpExchangeResponse } from './vault/transport.js'

@@ -184,6 +184,7 @@ export class VaultMetrics {
       registers,
       collect,
     })
+    this.secretLeases = new SecretLeaseCollectors(registers)
   }
 
   /** A backend's TTLs, cache size and cached identities, read at scrape time. Returns the detach function. */
@@ -239,6 +240,67 @@ export class VaultMetrics {
 
   read(result: ReadResult): void {
     if (allowed(READ_RESULTS, result)) this.reads.inc({ result })
+  }
+
+  // ---- dynamic secrets: mints, lease renewals, lease revocations (labels are closed enums only: no path, no role) ----
+
+  private readonly secretLeases: SecretLeaseCollectors
+
+  mint(result: string, reason: string): void {
+    if (allowed(MINT_RESULTS, result) && allowed(MINT_REASONS, reason)) this.secretLeases.mints.inc({ result, reason })
+  }
+
+  leaseRenewal(result: string): void {
+    if (allowed(RENEWAL_RESULTS, result)) this.secretLeases.renewals.inc({ result })
+  }
+
+  leaseRevocation(result: string, reason: string): void {
+    if (allowed(REVOCATION_RESULTS, result) && allowed(REVOCATION_REASONS, reason)) this.secretLeases.revocations.inc({ result, reason })
+  }
+
+  /** A source of the number of kept leases (read at scrape time); returns its detach. */
+  addLeaseCount(count: () => number): () => void {
+    this.secretLeases.counts.add(count)
+    return () => this.secretLeases.counts.delete(count)
+  }
+}
+
+export const MINT_RESULTS = ['success', 'failure'] as const
+export const MINT_REASONS = ['first', 'expired', 'revoked', 'max_ttl', 'not_renewable', 'renew_denied', 'parent_token'] as const
+export const REVOCATION_RESULTS = ['success', 'denied', 'failure'] as const
+export const REVOCATION_REASONS = ['superseded', 'idle', 'shutdown', 'evicted'] as const
+
+class SecretLeaseCollectors {
+  readonly mints: Counter<'result' | 'reason'>
+  readonly renewals: Counter<'result'>
+  readonly revocations: Counter<'result' | 'reason'>
+  readonly counts = new Set<() => number>()
+
+  constructor(registers: Registry[]) {
+    this.mints = new Counter({
+      name: 'kes_vault_secret_mints_total',
+      help: 'Dynamic secrets read from Vault, each a new credential under a new lease, by result and reason (first, expired, revoked, max_ttl, not_renewable, renew_denied, parent_token)',
+      labelNames: ['result', 'reason'],
+      registers,
+    })
+    this.renewals = new Counter({ name: 'kes_vault_secret_lease_renewals_total', help: 'sys/leases/renew calls for kept dynamic secrets, by result', labelNames: ['result'], registers })
+    this.revocations = new Counter({
+      name: 'kes_vault_secret_lease_revocations_total',
+      help: 'sys/leases/revoke calls by result (denied: the policy does not grant it; asked once per identity) and reason (superseded, idle, shutdown, evicted)',
+      labelNames: ['result', 'reason'],
+      registers,
+    })
+    const counts = this.counts
+    new Gauge({
+      name: 'kes_vault_secret_leases',
+      help: 'Dynamic secrets kept with their lease (one per identity and path), at scrape time',
+      registers,
+      collect() {
+        let n = 0
+        for (const c of counts) n += c()
+        this.set(n)
+      },
+    })
   }
 }
 

@@ -59,6 +59,10 @@ export interface Settings {
   permittedServiceAccounts: string[]
   /** Identities (mount, role) with their own metric series; past it, and before a first login, "_other". */
   metricsIdentityMax: number
+  /** A read answered with a lease (database/creds/...): keep it and renew it, or read again every poll (KES). */
+  dynamicSecrets: DynamicSecretMode
+  /** Dynamic secrets kept (per identity and path), LRU; an evicted one is revoked and minted again on its next read. */
+  dynamicSecretsCacheMax: number
 }
 
 export type SettingsInput = { [K in keyof Settings]?: unknown }
@@ -91,6 +95,8 @@ export const SETTING_VARIABLES: Readonly<Record<keyof Settings, string>> = {
   allowedMounts: 'VAULT_ALLOWED_MOUNTS',
   permittedServiceAccounts: 'VAULT_PERMITTED_SERVICE_ACCOUNTS',
   metricsIdentityMax: 'VAULT_METRICS_IDENTITY_MAX',
+  dynamicSecrets: 'VAULT_DYNAMIC_SECRETS',
+  dynamicSecretsCacheMax: 'VAULT_DYNAMIC_SECRETS_CACHE_MAX',
 }
 
 /** The raw settings in an environment (strings), ready for `resolveSettings(..., { source: 'env' })`. */
@@ -152,6 +158,8 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     allowedMounts: value('allowedMounts', allowedMountsValue, []),
     permittedServiceAccounts: value('permittedServiceAccounts', serviceAccountsValue, []),
     metricsIdentityMax: value('metricsIdentityMax', (n, r) => integerValue(n, r, { min: 0, max: 100_000 }), DEFAULT_METRICS_IDENTITY_MAX),
+    dynamicSecrets: value('dynamicSecrets', (n, r) => oneOfValue(n, r, DYNAMIC_SECRET_MODES), 'keep'),
+    dynamicSecretsCacheMax: value('dynamicSecretsCacheMax', (n, r) => integerValue(n, r, { min: 1, max: 1_000_000 }), 10_000),
   }
   if (authMethod === 'approle' && (!settings.approleRoleId || (!settings.approleSecretIdFile && !context.approleSecretIdReader))) {
     const missing = settings.approleRoleId ? 'approleSecretIdFile' : 'approleRoleId'
@@ -184,3 +192,7 @@ function serviceAccountsValue(name: string, raw: unknown): string[] {
     }
   })
 }
+
+/** keep: a dynamic secret is read once and kept with its lease; every-poll: read (a new credential) at each poll, as KES. */
+export const DYNAMIC_SECRET_MODES = ['keep', 'every-poll'] as const
+export type DynamicSecretMode = (typeof DYNAMIC_SECRET_MODES)[number]

@@ -59,7 +59,7 @@ export function makeWorld(n: number, r: number): World {
 }
 
 /** A Vault client for the peers' re-implementations: the same transport ours uses, over the in-process exchange. */
-export function peerClient(world: World): VaultClient {
+export function peerClient(world: Pick<World, 'dev' | 'clock'>): VaultClient {
   return new VaultClient(new VaultTransport({
     address: 'http://dev-vault.invalid',
     timeoutMs: 10_000,

@@ -4,6 +4,7 @@
  */
 import type { VaultMetrics } from '../metrics.js'
 import { remainingSeconds, type TokenLease } from '../token/lease.js'
+import type { SecretLeaseEvents } from '../token/secret-lease.js'
 import type { Identity, SessionEvents } from '../token/session.js'
 import type { Clock, Logger } from '../types.js'
 import { VaultRequestError } from '../vault/errors.js'
@@ -118,5 +119,59 @@ export function combineEvents(first: SessionEvents, ...more: (Partial<SessionEve
     login: (...a) => all.forEach((e) => e.login?.(...a)),
     warning: (...a) => all.forEach((e) => e.warning?.(...a)),
     decided: (...a) => all.forEach((e) => e.decided?.(...a)),
+  }
+}
+
+// ---- dynamic secrets ------------------------------------------------------------------------------------------
+
+/** A kept lease in log fields: its id (not a secret; the data is) and what is left of it. Never the data. */
+function leaseFields(id: Identity, path: string, lease: TokenLease | undefined, now: number) {
+  const ttl = lease ? remainingSeconds(lease, now) : undefined
+  return { mount: id.mount, role: id.role, path, ...(lease ? { leaseId: lease.token, ttl: ttl === undefined ? null : Math.round(ttl) } : {}) }
+}
+
+/**
+ * Metrics and log lines for dynamic secrets: each mint, lease renewal and revocation once, with the identity, the
+ * path and the lease id; the minted credential never (like a KV value, it goes into the Secret and nowhere else).
+ */
+export function observeSecretLeases(metrics: VaultMetrics, logger: Logger, clock: Clock): SecretLeaseEvents {
+  return {
+    mint(id, path, result, reason, lease, error, retryInMs) {
+      metrics.mint(result, reason)
+      const now = clock.now()
+      const fields = { ...leaseFields(id, path, lease, now), decision: 'mint', reason }
+      if (result === 'success') {
+        logger.info({ ...fields, renewable: lease?.renewable }, reason === 'first' ? 'dynamic secret read; keeping its lease' : 'dynamic secret minted again: a new credential under a new lease')
+        return
+      }
+      const kept = lease && remainingSeconds(lease, now) > 0 ? `the kept credential is served until it expires in ${secs(lease, now)}` : 'no valid credential is kept'
+      logger.error(
+        { ...fields, error: error?.message, retryInSeconds: retryInMs === undefined ? undefined : Math.ceil(retryInMs / 1000) },
+        `minting a new credential failed; ${kept}; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s`,
+      )
+    },
+    renewal(id, path, result, lease, error) {
+      metrics.leaseRenewal(result)
+      const now = clock.now()
+      const fields = { ...leaseFields(id, path, lease, now), decision: 'renew', result, ...(error ? { error: error.message } : {}) }
+      if (result === 'success') logger.info(fields, 'dynamic secret lease renewed')
+      else if (result === 'capped') logger.info(fields, `dynamic secret lease reached its max TTL; it expires in ${secs(lease, now)} and a new credential will be minted before then`)
+      else if (result === 'not_renewable') logger.info(fields, `dynamic secret lease is not renewable; a new credential will be minted before it expires in ${secs(lease, now)}`)
+      else if (result === 'denied')
+        logger.warn(fields, `vault denied sys/leases/renew (the role's policies lack the default policy); a new credential will be minted before the lease expires in ${secs(lease, now)}`)
+      else logger.error(fields, `dynamic secret lease renewal failed; the credential expires in ${secs(lease, now)}; check Vault health`)
+    },
+    revocation(id, leaseId, result, why, error) {
+      metrics.leaseRevocation(result, why)
+      const fields = { mount: id.mount, role: id.role, leaseId, reason: why, ...(error ? { error: error.message } : {}) }
+      if (result === 'success') logger.info(fields, `dynamic secret lease revoked (${why})`)
+      else if (result === 'denied')
+        logger.warn(
+          fields,
+          `vault denies sys/leases/revoke to ${id.method === 'token' ? 'the static VAULT_TOKEN' : `role "${id.role}"`} (the default policy does not grant it); ` +
+            'replaced and unused credentials of this identity will end at their lease TTL instead. Grant "update" on sys/leases/revoke to revoke them at once',
+        )
+      else logger.warn(fields, 'revoking a dynamic secret lease failed; it will end at its TTL')
+    },
   }
 }

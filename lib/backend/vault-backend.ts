@@ -19,10 +19,11 @@ import { VaultRequestError } from '../vault/errors.js'
 import { type NodeVaultClient, readNodeVaultClient } from '../vault/node-vault.js'
 import { type HttpExchange, nodeHttpExchange, VaultTransport } from '../vault/transport.js'
 import { assertNoCredential, holdingCurrent } from './credential-guard.js'
+import { DynamicSecrets } from './dynamic-secrets.js'
 import { SecretReadError, SpecError } from './errors.js'
 import { resolveIdentity } from './identity.js'
 import { type GetArgs, type GetSecretManifestDataArgs, KVBackend, type KVContext, type SecretManifestData } from './kv-backend.js'
-import { combineEvents, observeSessions } from './observe.js'
+import { combineEvents, observeSecretLeases, observeSessions } from './observe.js'
 import { checkSecretPath } from '../spec-names.js'
 import { guardSpecPaths, specPaths } from './spec-guard.js'
 
@@ -115,6 +116,8 @@ export class VaultBackend extends KVBackend {
   /** getSecretManifestData calls admitted (begun before close) and not yet done. */
   private admitted = 0
   private lastSweep: number
+  /** Dynamic secrets (reads answered with a lease), kept and renewed per identity and path. */
+  private readonly dynamic: DynamicSecrets
 
   constructor(private readonly options: VaultBackendOptions = {}) {
     const logger = redacting(options.logger ?? silentLogger)
@@ -148,6 +151,16 @@ export class VaultBackend extends KVBackend {
       events: combineEvents(observeSessions(this.metrics, logger, this.clock), options.sessionEvents),
       credentials,
     }
+    this.dynamic = new DynamicSecrets({
+      ...this.sessionDeps,
+      mode: s.dynamicSecrets,
+      max: s.dynamicSecretsCacheMax,
+      pollerIntervalMilliseconds: s.pollerIntervalMilliseconds,
+      events: observeSecretLeases(this.metrics, logger, this.clock),
+      client: () => this.connection?.client,
+      metrics: this.metrics,
+      logger,
+    })
     if (options.vaultFactory) {
       this.connecting = this.connectNodeVault(options.vaultFactory)
       this.connecting.catch(() => undefined) // surfaced to each read, not as an unhandled rejection
@@ -269,7 +282,8 @@ export class VaultBackend extends KVBackend {
     const session = this.sessionFor(spec, context)
     let res: VaultReadResponse
     try {
-      res = await this.readShared(session, key)
+      // Dynamic secrets: an answer with a lease is kept and served by its lease (lib/backend/dynamic-secrets.ts).
+      res = await this.dynamic.read(session, key, () => this.readShared(session, key))
     } catch (err) {
       throw this.readFailure(err, key, kvVersion, session.identity)
     }
@@ -398,6 +412,7 @@ export class VaultBackend extends KVBackend {
     const now = this.clock.now()
     if (idle === 0 || now - this.lastSweep < Math.min(idle, this.settings.pollerIntervalMilliseconds)) return
     this.lastSweep = now
+    this.dynamic.sweepIdle(now, idle) // before the identities: revoking a lease needs its identity's token
     for (const [key, session] of this.sessions.entries()) if (now - session.lastUsed >= idle) this.sessions.delete(key)
   }
 
@@ -445,6 +460,7 @@ export class VaultBackend extends KVBackend {
     // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever.
     const bound = 2 * this.settings.requestTimeoutMilliseconds
     await settledWithin([...this.inflight], bound)
+    await settledWithin([this.dynamic.close(revoke)], bound) // leases first: revoking them needs the tokens
     const sessions = [...this.sessions.values()]
     this.sessions.clear()
     const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], bound)

@@ -7,13 +7,16 @@ import { type Clock, systemClock } from '../types.js'
 import { type CounterSnapshot, Counters } from './counters.js'
 import { inProcessExchange } from './in-process.js'
 import type { HttpExchange } from '../vault/transport.js'
+import { buildDatabaseRole } from './dynamic.js'
 import { type FaultHandle, type FaultSpec, Faults } from './faults.js'
 import { type ServiceAccountJwtOptions, makeJwt, makeServiceAccountJwt } from './jwt.js'
 import { addKv2Version } from './kv.js'
+import type { LeaseCounts, SecretLease } from './leases.js'
 import { type Policy, type PolicyRule, policyFromInput } from './policy.js'
 import { HttpFront, type StandbyMode } from './server.js'
 import {
   type AuthMountType,
+  type DatabaseRole,
   DevStore,
   type MountTuning,
   type Role,
@@ -301,6 +304,66 @@ export class DevVault {
     return this.store.deletePolicy(this.store.ns(options.namespace), n)
   }
 
+  // ---- dynamic secrets (the database engine) ---------------------------------
+
+  /**
+   * A `database` secrets engine at `mount`: each read of `<mount>/creds/<role>` mints a new credential (a database
+   * user) under a new lease. `default_ttl` / `max_ttl` tune the mount (its default_lease_ttl / max_lease_ttl);
+   * `renewable: false` models an engine whose leases cannot be extended (AWS STS credentials, for example).
+   */
+  enableDatabase(mount = 'database', options: InNamespace & { default_ttl?: number | string; max_ttl?: number | string; renewable?: boolean } = {}): void {
+    const uuid = this.semantics.uuid()
+    const tuning = (field: string, v: number | string | undefined) => (v === undefined ? undefined : seconds(field, v) || undefined)
+    this.store.ns(options.namespace).secrets.set(normalizeMount(mount), {
+      type: 'database',
+      secrets: new Map(),
+      accessor: `database_${uuid.slice(0, 8)}`,
+      uuid,
+      default_lease_ttl: tuning('default_ttl', options.default_ttl),
+      max_lease_ttl: tuning('max_ttl', options.max_ttl),
+      database: { roles: new Map(), renewable: options.renewable ?? true },
+    })
+  }
+
+  /** A role of a database mount: the TTL and max TTL of the credentials `creds/<name>` mints (0 or omitted = the mount's). */
+  writeDatabaseRole(mount: string, name: string, input: { default_ttl?: number | string; max_ttl?: number | string } = {}, options: InNamespace = {}): DatabaseRole {
+    const engine = this.store.ns(options.namespace).secrets.get(normalizeMount(mount))?.database
+    if (!engine) throw new Error(`dev vault: no database mount "${mount}"; call enableDatabase first`)
+    const role = buildDatabaseRole(name, input, engine.roles.get(name))
+    if (typeof role === 'string') throw new Error(`dev vault: database role "${name}": ${role}`)
+    engine.roles.set(name, role)
+    return { ...role }
+  }
+
+  /**
+   * Credentials alive now (what the database holds as users): leases not revoked, not expired, whose token is alive.
+   * Filter by mount, role or namespace.
+   */
+  liveCredentials(options: InNamespace & { mount?: string; role?: string } = {}): number {
+    return this.liveLeases(options).length
+  }
+
+  /** The live leases (copies), each with the token that read it (`clientToken`). */
+  liveLeases(options: InNamespace & { mount?: string; role?: string } = {}): SecretLease[] {
+    return this.store.leases
+      .live(this.clock.now())
+      .filter((l) => options.namespace === undefined || l.namespace === normalizeNamespace(options.namespace))
+      .filter((l) => options.mount === undefined || l.mount === normalizeMount(options.mount))
+      .filter((l) => options.role === undefined || l.role === options.role)
+      .map((l) => ({ ...l }))
+  }
+
+  /** Revoke one lease from outside, as `vault lease revoke` would (counted as a revocation by request). */
+  revokeLease(leaseId: string): boolean {
+    return this.store.leases.revoke(leaseId, this.clock.now())
+  }
+
+  /** Leases minted, renewed and revoked (by why) since the start or the last resetCounters(). */
+  leaseCounts(): LeaseCounts {
+    this.store.leases.purge(this.clock.now(), true)
+    return this.store.leases.counts()
+  }
+
   // ---- KV --------------------------------------------------------------------
 
   /** Write a secret; on KV v2 a new version (returned). `path` is below the mount: ("secret", "app/db"). */
@@ -446,8 +509,10 @@ export class DevVault {
     return this.counterSet.snapshot()
   }
 
+  /** Resets the request counters and the lease counts. */
   resetCounters(): void {
     this.counterSet.reset()
+    this.store.leases.resetCounts()
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -460,7 +525,7 @@ export class DevVault {
 
   private kvMount(mount: string, namespace?: string) {
     const m = this.store.ns(namespace).secrets.get(normalizeMount(mount))
-    if (!m) throw new Error(`dev vault: no KV mount "${mount}"${namespace ? ` in namespace "${namespace}"` : ''}; call enableKv first`)
+    if (!m || m.type === 'database') throw new Error(`dev vault: no KV mount "${mount}"${namespace ? ` in namespace "${namespace}"` : ''}; call enableKv first`)
     return m
   }
 }

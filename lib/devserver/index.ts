@@ -27,6 +27,11 @@
  *   await vault.startStandby({ standbyMode: 'redirect' })                   // answers 307 (startStandby()'s default)
  *   standby.setActiveNode(undefined)                                        // "no active node" errors
  *   seedFromYamlObject(vault, loadYaml(text))                               // the examples/demo/vault-seed.yaml format
+ *   vault.enableDatabase('database', { default_ttl: '1h', max_ttl: '24h' })  // dynamic secrets: each read of
+ *   vault.writeDatabaseRole('database', 'app', { default_ttl: '1h' })        // database/creds/app mints a user
+ *   vault.writePolicy('app', ['database/creds/app'])                        //   under a new lease
+ *   vault.liveCredentials({ role: 'app' }); vault.leaseCounts()             // users a database would hold; mints,
+ *                                                                           //   renewals, revocations
  */
 export { DevVault, RENEWABLE_REFUSED, startDevVault } from './dev-vault.js'
 export type { DevVaultOptions, InNamespace } from './dev-vault.js'
@@ -39,7 +44,8 @@ export type { AclOperation, Capability, Policy, PolicyRule } from './policy.js'
 export { describeSeed, seedFromYamlObject } from './seed.js'
 export type { DevVaultSeed } from './seed.js'
 export type { StandbyMode } from './server.js'
-export type { AuthMountType, Role, RoleInput, TokenRole, TokenRoleInput, TokenType, DeadReason, MountTuning } from './store.js'
+export type { AuthMountType, DatabaseRole, Role, RoleInput, TokenRole, TokenRoleInput, TokenType, DeadReason, MountTuning } from './store.js'
+export type { LeaseCounts, RevokeReason, SecretLease } from './leases.js'
 export { calculateTtl, goDuration, humanDuration, parseDurationSeconds, PAST_MAX_TTL, SYSTEM_MAX_LEASE_TTL_SECONDS } from './ttl.js'
 export type { TtlInput, TtlResult } from './ttl.js'
 export { ACL_DENIED, INVALID_TOKEN_NEW, PERMISSION_DENIED, OPERATIONS, multiError } from './vault.js'

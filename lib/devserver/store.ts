@@ -2,6 +2,7 @@
  * The dev Vault's state: namespaces, each with its mounts, roles, policies, tokens and KV data.
  * Plain data and small mutations; Vault's behaviour on top of it lives in `vault.ts`.
  */
+import { LeaseTable } from './leases.js'
 import { DEFAULT_POLICY_HCL, type Policy, parsePolicy } from './policy.js'
 
 export type TokenType = 'service' | 'batch'
@@ -95,7 +96,24 @@ export interface TokenRoleInput {
 }
 
 export type AuthMountType = 'kubernetes' | 'approle' | 'jwt'
-export type SecretMountType = 'kv-v1' | 'kv-v2'
+export type SecretMountType = 'kv-v1' | 'kv-v2' | 'database'
+
+/** A role of the database secrets engine: the TTLs of the credentials `creds/<role>` mints (seconds; 0 = the mount's). */
+export interface DatabaseRole {
+  name: string
+  default_ttl: number
+  max_ttl: number
+}
+
+/** The dynamic engine of a `database` mount: its roles, and whether its leases can be renewed. */
+export interface DatabaseEngine {
+  roles: Map<string, DatabaseRole>
+  /**
+   * The database plugin's leases are always renewable (`framework.Secret` with a Renew callback); false models an
+   * engine whose credentials cannot be extended (AWS STS credentials, for example).
+   */
+  renewable: boolean
+}
 
 export interface MountTuning {
   /** Seconds; default = the server's default lease TTL (768h). */
@@ -123,8 +141,10 @@ export interface SecretMount extends MountTuning {
   type: SecretMountType
   accessor: string
   uuid: string
-  /** kv-v1: one entry per path, versions = [the only one]. kv-v2: every version kept. */
+  /** kv-v1: one entry per path, versions = [the only one]. kv-v2: every version kept. database: unused. */
   secrets: Map<string, SecretVersion[]>
+  /** Set on a `database` mount. */
+  database?: DatabaseEngine
 }
 
 export interface TokenEntry {
@@ -195,6 +215,11 @@ export class DevStore {
   readonly revoked = new Set<string>()
   /** Bumped by every policy change, so cached ACLs are rebuilt. */
   policyEpoch = 0
+  /** Secret leases (dynamic credentials); a lease dies with the token that read it. */
+  readonly leases = new LeaseTable((id, now) => {
+    const t = this.findToken(id)
+    return t !== undefined && (t.expireAt === null || t.expireAt > now)
+  })
 
   setPolicy(ns: Namespace, policy: Policy): void {
     ns.policies.set(policy.name, policy)
@@ -248,6 +273,7 @@ export class DevStore {
     const ns = this.ns(token.namespace)
     if (!ns.tokens.delete(token.id)) return 0
     this.revoked.add(token.id)
+    this.leases.revokeByToken(token.id)
     let n = 1
     if (token.accessor) {
       for (const child of this.allTokens().filter((t) => t.parent === token.accessor)) n += this.revoke(child)

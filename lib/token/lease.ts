@@ -1,4 +1,10 @@
-import type { TokenLookupData, VaultAuthResponse } from '../vault/client.js'
+import type { TokenLookupData, VaultAuthResponse, VaultReadResponse } from '../vault/client.js'
+
+/** What a renewal granted: a token's `auth` block (renew-self), or a secret lease's renewal in the same shape. */
+export interface RenewalGrant {
+  auth: Pick<VaultAuthResponse['auth'], 'lease_duration' | 'renewable'>
+  warnings: string[]
+}
 
 /**
  * A Vault token with its lease metadata, in our clock's time. Expiry is anchored to the local clock at the moment
@@ -99,8 +105,32 @@ function issueTimeOnOurClock(d: TokenLookupData, sentAt: number): number | undef
   return Number.isFinite(ageMs) ? sentAt - Math.max(0, ageMs) : undefined
 }
 
-/** Lease after a successful renew-self. */
-export function leaseAfterRenewal(previous: TokenLease, res: VaultAuthResponse, sentAt: number, capped: boolean): TokenLease {
+/**
+ * A dynamic secret's lease in the token's shape, so the same policy decides for it: `token` and `accessor` hold the
+ * lease id (not a secret: the data is), and it was "looked up" by the read itself.
+ */
+export function leaseFromSecret(res: VaultReadResponse, sentAt: number): TokenLease {
+  const ttl = res.lease_duration
+  return {
+    token: res.lease_id,
+    origin: 'login',
+    accessor: res.lease_id,
+    policies: [],
+    renewable: res.renewable,
+    type: 'service',
+    expireTime: sentAt + ttl * 1000,
+    issueTime: sentAt,
+    creationTtl: ttl,
+    explicitMaxTtl: 0,
+    period: 0,
+    verifiedAt: sentAt,
+    lookedUp: true,
+    maxTtlReached: false,
+  }
+}
+
+/** Lease after a successful renewal (renew-self, or sys/leases/renew for a secret lease). */
+export function leaseAfterRenewal(previous: TokenLease, res: RenewalGrant, sentAt: number, capped: boolean): TokenLease {
   const ttl = res.auth.lease_duration
   return {
     ...previous,

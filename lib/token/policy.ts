@@ -4,9 +4,11 @@
  * denied read means (`judgeDeniedRead`). session.ts only runs them and does the I/O; nothing here needs a network
  * or a timer.
  */
-import type { TokenLookupData, VaultAuthResponse } from '../vault/client.js'
+import type { TokenLookupData, VaultAuthResponse, VaultReadResponse } from '../vault/client.js'
 import { type VaultErrorKind, VaultRequestError } from '../vault/errors.js'
-import { leaseAfterRenewal, leaseFromLogin, leaseFromLookup, remainingSeconds, type TokenLease } from './lease.js'
+import { leaseAfterRenewal, leaseFromLogin, leaseFromLookup, leaseFromSecret, remainingSeconds, type RenewalGrant, type TokenLease } from './lease.js'
+
+export type { RenewalGrant } from './lease.js'
 
 export interface TokenPolicy {
   /** Renew when the remaining TTL is at or below this (seconds). Default: 3 poll intervals. */
@@ -238,7 +240,7 @@ export function afterLookup(s: SessionState, lease: TokenLease, outcome: Outcome
  * was granted does not even outlast the threshold. A static token is not given up on a short grant alone: someone
  * may have renewed it elsewhere with a small increment, which Vault keeps for later renewals (sticky TTL).
  */
-export function renewalCapped(previous: TokenLease, res: VaultAuthResponse, sentAt: number, thresholdSeconds: number, a: Abilities = { canLogin: true }): boolean {
+export function renewalCapped(previous: TokenLease, res: RenewalGrant, sentAt: number, thresholdSeconds: number, a: Abilities = { canLogin: true }): boolean {
   if (res.warnings.some((w) => /capped/i.test(w) && /max_ttl/i.test(w))) return true
   const granted = res.auth.lease_duration
   if (previous.expireTime !== null && granted > 0 && sentAt + granted * 1000 <= previous.expireTime) return true
@@ -256,7 +258,7 @@ export function renewalIncrement(lease: TokenLease, a: Abilities): number | unde
 export function afterRenewal(
   s: SessionState,
   lease: TokenLease,
-  outcome: Outcome<VaultAuthResponse>,
+  outcome: Outcome<RenewalGrant>,
   sentAt: number,
   p: TokenPolicy,
   a: Abilities,
@@ -276,6 +278,9 @@ export function afterRenewal(
       return { state: { ...s, renewDenied: true }, result: 'denied' }
     case 'lease_expired':
       return { state: drop(s, 'expired'), result: 'failure' }
+    case 'lease_not_found':
+      // A secret lease Vault no longer has (revoked from outside, or with the token that read it).
+      return { state: drop(s, 'revoked'), result: 'failure' }
     case 'not_renewable':
       return { state: { ...s, lease: { ...lease, renewable: false } }, result: 'not_renewable' }
     case 'past_max_ttl':
@@ -296,13 +301,16 @@ export function afterLogin(
   now: number,
   random: () => number,
 ): { state: SessionState; retryInMs?: number } {
-  if (outcome.ok) {
-    const lease = leaseFromLogin(outcome.value.answer, outcome.value.sentAt)
-    return {
-      state: { ...s, lease, lostReason: undefined, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, loginFailures: 0, renewFailures: 0, lastLoginError: undefined },
-    }
-  }
-  const e = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error))
+  if (outcome.ok) return { state: adoptNew(s, leaseFromLogin(outcome.value.answer, outcome.value.sentAt)) }
+  return afterFailedLogin(s, outcome.error, now, random)
+}
+
+function adoptNew(s: SessionState, lease: TokenLease): SessionState {
+  return { ...s, lease, lostReason: undefined, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, loginFailures: 0, renewFailures: 0, lastLoginError: undefined }
+}
+
+function afterFailedLogin(s: SessionState, error: unknown, now: number, random: () => number): { state: SessionState; retryInMs: number } {
+  const e = error instanceof Error ? error : new Error(String(error))
   const failures = s.loginFailures + 1
   // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
   const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
@@ -325,6 +333,109 @@ export function carriedOver(s: SessionState): CarriedState | undefined {
   if (s.loginFailures === 0 && !s.lookupDenied && !s.renewDenied) return undefined
   const { loginRetryAt, gatesSetAt, loginFailures, lastLoginError, lookupDenied, renewDenied } = s
   return { loginRetryAt, gatesSetAt, loginFailures, lastLoginError, lookupDenied, renewDenied }
+}
+
+// ---- secret leases: the same rule for a dynamic secret's lease -------------------------------------------------
+//
+// A dynamic secret's lease is a TokenLease whose `token` is the lease id, in a SessionState with lookups disabled
+// (`lookupDenied`): `decide` renews it at the threshold, and its "login" is a mint (the read again). What is
+// particular to a lease is only that it cannot outlive the token that read it.
+
+export type MintReason = 'first' | 'expired' | 'revoked' | 'max_ttl' | 'not_renewable' | 'renew_denied' | 'parent_token'
+
+export type LeaseDecision =
+  | { action: 'use' }
+  | { action: 'renew'; remainingSeconds: number; thresholdSeconds: number }
+  /** Read the secret again: a new credential under a new lease. */
+  | { action: 'mint'; reason: MintReason }
+  /** The lease is gone and mints are backing off: fail fast, send nothing. */
+  | { action: 'backoff'; retryAt: number }
+
+/** The token that read a lease, as seen from its token session. */
+export interface ParentToken {
+  /** The session still holds that token (it was not replaced by a login, nor dropped as dead). */
+  current: boolean
+  /** When it ends for good (`tokenEndsAt`), ms on the clock; Infinity while renewals can still extend it. */
+  endsAt: number
+}
+
+/**
+ * When a session's token ends for good, as far as the session knows: its expiry once it can no longer be extended
+ * (not renewable, capped at its max TTL, renewal denied), its explicit max TTL when one is known, else Infinity.
+ * Vault revokes a token's leases with the token, so no lease it read lives longer.
+ */
+export function tokenEndsAt(s: SessionState): number {
+  const lease = s.lease
+  if (!lease) return Number.NEGATIVE_INFINITY
+  if (lease.expireTime === null) return Infinity
+  const hard = lease.explicitMaxTtl ? lease.issueTime + lease.explicitMaxTtl * 1000 : Infinity
+  return renewable(s, lease) ? hard : Math.min(lease.expireTime, hard)
+}
+
+/**
+ * A secret lease seen through its parent token's end: it expires no later, and the parent's end acts as its
+ * explicit max TTL, so `decide` stops renewing once that end is within the threshold (a renewal could not extend it).
+ */
+export function boundedByParent(lease: TokenLease, parentEndsAt: number): TokenLease {
+  if (parentEndsAt === Infinity) return lease
+  const maxTtl = Math.max(0.001, (parentEndsAt - lease.issueTime) / 1000)
+  return {
+    ...lease,
+    expireTime: lease.expireTime === null ? parentEndsAt : Math.min(lease.expireTime, parentEndsAt),
+    explicitMaxTtl: lease.explicitMaxTtl > 0 ? Math.min(lease.explicitMaxTtl, maxTtl) : maxTtl,
+  }
+}
+
+const MINT_REASONS: Record<LoginReason, MintReason> = {
+  first: 'first',
+  expired: 'expired',
+  revoked: 'revoked',
+  max_ttl: 'max_ttl',
+  not_renewable: 'not_renewable',
+  self_denied: 'renew_denied',
+}
+
+/**
+ * What to do with a dynamic secret's lease: `decide`'s rule on the lease bounded by its parent token, plus two
+ * rules about that parent. A lease whose parent the session no longer holds ends with it at a time nobody follows:
+ * mint again now. A lease that must be replaced only because its parent ends waits for the session's next token:
+ * minting with the parent again would bind the new lease to the same end (a mint per poll). The session replaces a
+ * token that cannot be extended at its own threshold, before it ends; meanwhile the lease is renewed if it would
+ * expire first.
+ */
+export function decideLease(s: SessionState, now: number, p: TokenPolicy, parent: ParentToken, done: Done = {}): LeaseDecision {
+  const lease = s.lease
+  const gated = done.login || now < s.loginRetryAt
+  if (lease && !parent.current && !expired(lease, now, p)) return gated ? { action: 'use' } : { action: 'mint', reason: 'parent_token' }
+  const asLease = { ...s, lookupDenied: true }
+  const bounded = lease && parent.current ? boundedByParent(lease, parent.endsAt) : lease
+  const d = decide({ ...asLease, lease: bounded }, now, p, { canLogin: true }, done)
+  switch (d.action) {
+    case 'use':
+    case 'renew':
+    case 'backoff':
+      return d.action === 'use' ? { action: 'use' } : d
+    case 'login': {
+      if (bounded === lease || expired(bounded!, now, p)) return { action: 'mint', reason: MINT_REASONS[d.reason] }
+      const own = decide(asLease, now, p, { canLogin: true }, done)
+      if (own.action === 'login') return { action: 'mint', reason: MINT_REASONS[own.reason] }
+      return own.action === 'renew' ? own : { action: 'use' }
+    }
+    default:
+      // 'lookup' and 'unavailable' cannot happen: lookups are off and a lease can always be minted again.
+      return { action: 'use' }
+  }
+}
+
+/** The state after a mint (a read that answered a new lease): the new lease, or the mint's backoff. */
+export function afterMint(
+  s: SessionState,
+  outcome: Outcome<{ answer: VaultReadResponse; sentAt: number }>,
+  now: number,
+  random: () => number,
+): { state: SessionState; retryInMs?: number } {
+  if (outcome.ok) return { state: adoptNew(s, leaseFromSecret(outcome.value.answer, outcome.value.sentAt)) }
+  return afterFailedLogin(s, outcome.error, now, random)
 }
 
 export type DeniedReadVerdict =

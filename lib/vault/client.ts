@@ -143,6 +143,25 @@ function lookupData(body: unknown, path: string): TokenLookupData {
   }
 }
 
+/** A secret lease's renewal: its (new) duration, whether it can be renewed again, and Vault's warnings (the cap). */
+export interface VaultLeaseRenewal {
+  lease_id: string
+  lease_duration: number
+  renewable: boolean
+  warnings: string[]
+}
+
+function leaseRenewal(body: unknown, path: string): VaultLeaseRenewal {
+  const s = new Shape('renew', path)
+  const top = s.object(body, 'the answer')
+  return {
+    lease_id: s.string(top.lease_id, 'lease_id')!,
+    lease_duration: s.seconds(top.lease_duration, 'lease_duration')!,
+    renewable: s.boolean(top.renewable, 'renewable')!,
+    warnings: s.warnings(top.warnings),
+  }
+}
+
 function readResponse(body: unknown, path: string): VaultReadResponse {
   const s = new Shape('read', path)
   const top = s.object(body, 'the answer')
@@ -179,5 +198,16 @@ export class VaultClient {
 
   async read(path: string, token: string): Promise<VaultReadResponse> {
     return readResponse(await this.transport.send('read', 'GET', path, { token }), path)
+  }
+
+  /** `PUT sys/leases/renew`: a secret lease (a dynamic secret's), not a token. No increment: the engine's TTL. */
+  async renewLease(token: string, leaseId: string, increment?: number): Promise<VaultLeaseRenewal> {
+    const path = 'sys/leases/renew'
+    return leaseRenewal(await this.transport.send('renew', 'PUT', path, { token, body: increment ? { lease_id: leaseId, increment } : { lease_id: leaseId } }), path)
+  }
+
+  /** `PUT sys/leases/revoke` (204). The `default` policy does not grant it: a 403 is the usual answer. */
+  async revokeLease(token: string, leaseId: string): Promise<void> {
+    await this.transport.send('revoke', 'PUT', 'sys/leases/revoke', { token, body: { lease_id: leaseId } })
   }
 }

@@ -15,6 +15,8 @@ export type VaultErrorKind =
   /** Renewal impossible: not renewable, a batch token, or no lease. */
   | 'not_renewable'
   | 'lease_expired'
+  /** A secret lease Vault no longer has: revoked, expired, or gone with the token that read it. */
+  | 'lease_not_found'
   | 'past_max_ttl'
   | 'sealed'
   | 'rate_limited'
@@ -86,6 +88,7 @@ export function classifyResponse(status: number, message: string): VaultErrorKin
   if (status === 400) {
     if (m.includes('lease is not renewable') || m.includes('batch tokens cannot be renewed') || m.includes('invalid lease id')) return 'not_renewable'
     if (m.includes('lease expired')) return 'lease_expired'
+    if (m.includes('lease not found') || m === 'invalid lease') return 'lease_not_found'
     return 'bad_request'
   }
   if (status === 503) return m.includes('sealed') ? 'sealed' : 'unavailable'

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { floorRates } from '../../bench/lib/floor.js'
 import { simulate, type RunSpec } from '../../bench/lib/simulate.js'
 import { toRow } from '../../bench/lib/report.js'
+import { simulateDynamic } from '../../bench/lib/dynamic.js'
 
 const H = 3_600_000
 const spec = (o: Partial<RunSpec>): RunSpec => ({ strategy: 'ours', n: 4, roles: 1, pollMs: 10_000, durationMs: 2 * H, mode: 'full', scenario: 'steady', ...o })
@@ -64,5 +65,19 @@ describe('bench', () => {
       assert.equal(sampled.unexpectedSentinelEvents, 0)
       assert.ok(sampled.fullPolls < full.fullPolls / 5, `${strategy}: ${sampled.fullPolls} full polls`)
     }
+  })
+
+  it('dynamic secrets, 2 h, N=2: KES mints twice per ExternalSecret per poll; ours once per path, then renews the lease', async () => {
+    const base = { n: 2, pollMs: 10_000, durationMs: 2 * H }
+    const kes = await simulateDynamic({ strategy: 'kes-457', ...base })
+    const everyPoll = await simulateDynamic({ strategy: 'ours-every-poll', ...base })
+    const ours = await simulateDynamic({ strategy: 'ours', ...base })
+    assert.equal(kes.mints, 2 * 2 * 720)
+    assert.equal(everyPoll.mints, 2 * 720, 'our single flight: the two items of one path share one read')
+    assert.deepEqual([ours.mints, ours.leaseRenewals, ours.secretChangesPerEs], [2, 2 * 2, 1]) // renewed at 59:30 and 1:59:00
+    // KES leaves an hour of users behind (those minted at 1:00:00 expired at the end, 2:00:00); ours revokes its two.
+    assert.deepEqual([kes.liveAfterClose, ours.liveAfterClose], [2 * 2 * 359, 0])
+    assert.equal(ours.leaseRevocations, 2, 'revoked at close')
+    for (const r of [kes, everyPoll, ours]) assert.equal(r.failedReads, 0)
   })
 })

@@ -5,11 +5,14 @@ import { seedLease, type TokenLease } from '../../lib/token/lease.js'
 import {
   afterDeadRead,
   afterLogin,
+  afterMint,
   afterLookup,
   afterRenewal,
   backoffDelay,
   carriedOver,
+  boundedByParent,
   decide,
+  decideLease,
   type Done,
   dueActions,
   effectiveThreshold,
@@ -20,8 +23,10 @@ import {
   renewalCapped,
   renewalIncrement,
   type SessionState,
+  tokenEndsAt,
   type TokenPolicy,
 } from '../../lib/token/policy.js'
+import type { VaultReadResponse } from '../../lib/vault/client.js'
 
 const T0 = 1_000_000
 const policy: TokenPolicy = { renewThresholdSeconds: 30, lookupIntervalMs: 10_000, expirySkewSeconds: 2 }
@@ -288,6 +293,128 @@ describe('token policy (pure)', () => {
     it('self-denial (a role without the default policy), so the next session does not ask lookup-self again', () => {
       assert.deepEqual(carriedOver(state(lease(), { lookupDenied: true })), { loginRetryAt: 0, gatesSetAt: 0, loginFailures: 0, lastLoginError: undefined, lookupDenied: true, renewDenied: false })
       assert.equal(carriedOver(state(lease(), { renewDenied: true }))!.renewDenied, true)
+    })
+  })
+})
+
+describe('secret lease policy (pure): the token rule applied to a dynamic secret\'s lease', () => {
+  /** A lease read at T0 for 1 h (what leaseFromSecret builds). */
+  const secret = (over: Partial<TokenLease> = {}) => lease({ token: 'database/creds/app/x', accessor: 'database/creds/app/x', ...over })
+  const leased = (l?: TokenLease, over: Partial<SessionState> = {}) => state(l, { lookupDenied: true, ...over })
+  const free = { current: true, endsAt: Infinity }
+  const answer = (leaseDuration: number): VaultReadResponse => ({ data: { username: 'u', password: 'p' }, lease_id: 'database/creds/app/y', lease_duration: leaseDuration, renewable: true, warnings: [] })
+
+  describe('tokenEndsAt: when the token that read a lease ends for good', () => {
+    it('never, as far as anyone knows, while renewals can extend it', () => {
+      assert.equal(tokenEndsAt(state(lease())), Infinity)
+      assert.equal(tokenEndsAt(state(lease({ expireTime: null }))), Infinity, 'a token that never expires (root)')
+    })
+
+    it('at its expiry once it cannot be extended: not renewable, capped, or renewal denied', () => {
+      for (const s of [state(lease({ renewable: false })), state(lease({ maxTtlReached: true })), state(lease(), { renewDenied: true })]) {
+        assert.equal(tokenEndsAt(s), T0 + 3600_000)
+      }
+    })
+
+    it('at its explicit max TTL when one is known, renewable or not', () => {
+      assert.equal(tokenEndsAt(state(lease({ explicitMaxTtl: 7200 }))), T0 + 7200_000)
+      assert.equal(tokenEndsAt(state(lease({ explicitMaxTtl: 7200, renewable: false }))), T0 + 3600_000)
+    })
+
+    it('already, when the session holds no token', () => {
+      assert.equal(tokenEndsAt(state()), Number.NEGATIVE_INFINITY)
+    })
+  })
+
+  describe('decideLease', () => {
+    it('serves the kept lease above the threshold and renews it at the threshold, like a token (no lookups)', () => {
+      const s = leased(secret())
+      assert.deepEqual(decideLease(s, T0 + 3569_000, policy, free), { action: 'use' })
+      assert.deepEqual(decideLease(s, T0 + 3570_000, policy, free), { action: 'renew', remainingSeconds: 30, thresholdSeconds: 30 })
+      assert.deepEqual(decideLease(s, T0 + 3570_000, policy, free, { renew: true }), { action: 'use' })
+    })
+
+    it('mints again at the threshold when the lease cannot be extended: capped, not renewable, renewal denied', () => {
+      const at = T0 + 3575_000
+      assert.deepEqual(decideLease(leased(secret({ maxTtlReached: true })), at, policy, free), { action: 'mint', reason: 'max_ttl' })
+      assert.deepEqual(decideLease(leased(secret({ renewable: false })), at, policy, free), { action: 'mint', reason: 'not_renewable' })
+      assert.deepEqual(decideLease(leased(secret(), { renewDenied: true }), at, policy, free), { action: 'mint', reason: 'renew_denied' })
+      assert.deepEqual(decideLease(leased(secret({ renewable: false })), T0 + 3569_000, policy, free), { action: 'use' }, 'not before the threshold')
+    })
+
+    it('a lease that expired, or that Vault no longer has, is minted again; a failing mint backs off', () => {
+      assert.deepEqual(decideLease(leased(secret()), T0 + 3599_000, policy, free), { action: 'mint', reason: 'expired' })
+      assert.deepEqual(decideLease(leased(undefined, { lostReason: 'revoked' }), T0, policy, free), { action: 'mint', reason: 'revoked' })
+      assert.deepEqual(decideLease(leased(undefined, { loginRetryAt: T0 + 4_000 }), T0, policy, free), { action: 'backoff', retryAt: T0 + 4_000 })
+      assert.deepEqual(decideLease(leased(secret({ renewable: false }), { loginRetryAt: T0 + 3590_000 }), T0 + 3580_000, policy, free), { action: 'use' }, 'the valid lease is served while the mint backs off')
+    })
+
+    it('a lease whose token the session no longer holds (a new login, or the old token died) is minted again at once', () => {
+      const gone = { current: false, endsAt: Number.NEGATIVE_INFINITY }
+      assert.deepEqual(decideLease(leased(secret()), T0 + 60_000, policy, gone), { action: 'mint', reason: 'parent_token' })
+      assert.deepEqual(decideLease(leased(secret()), T0 + 60_000, policy, gone, { login: true }), { action: 'use' })
+    })
+
+    it('bounded by its token\'s end: renewed while the token outlives the threshold, then it waits for the session\'s next token', () => {
+      // The token ends at T0 + 2 h 30 min (capped); the lease renews at 59:30 and 1:59:00 as usual.
+      const parent = { current: true, endsAt: T0 + 9000_000 }
+      assert.deepEqual(decideLease(leased(secret()), T0 + 3570_000, policy, parent).action, 'renew')
+      const renewed = leased(secret({ expireTime: T0 + 7140_000 + 3600_000 }))
+      assert.deepEqual(decideLease(renewed, T0 + 8969_000, policy, parent), { action: 'use' })
+      // 30 s before the token ends: minting with that token would bind the new lease to the same end.
+      assert.deepEqual(decideLease(renewed, T0 + 8970_000, policy, parent), { action: 'use' })
+      // The session logged in: a new token, so the parent is no longer current and the lease is minted with it.
+      assert.deepEqual(decideLease(renewed, T0 + 8970_000, policy, { current: false, endsAt: Number.NEGATIVE_INFINITY }), { action: 'mint', reason: 'parent_token' })
+    })
+
+    it('bounded by its token\'s end, but expiring first itself: renewed to bridge the gap to the next token', () => {
+      const parent = { current: true, endsAt: T0 + 3580_000 }
+      assert.deepEqual(decideLease(leased(secret()), T0 + 3570_000, policy, parent).action, 'renew')
+    })
+
+    it('bounded by its token\'s end: no renewal that could not extend it, and the waiting lease is never served past the end', () => {
+      const parent = { current: true, endsAt: T0 + 1800_000 }
+      const l = secret()
+      assert.equal(boundedByParent(l, Infinity), l, 'a token that can still be extended bounds nothing')
+      assert.deepEqual([boundedByParent(l, parent.endsAt).expireTime, boundedByParent(l, parent.endsAt).explicitMaxTtl], [T0 + 1800_000, 1800])
+      assert.deepEqual(decideLease(leased(l), T0 + 1770_000, policy, parent), { action: 'use' }, 'no renewal: the lease has 30 min of its own')
+      assert.deepEqual(decideLease(leased(l), T0 + 1798_500, policy, parent), { action: 'mint', reason: 'expired' })
+    })
+
+    it('each action at most once per refresh: a refresh always ends', () => {
+      const cases: [SessionState, { current: boolean; endsAt: number }][] = [
+        [leased(secret({ expireTime: T0 + 20_000 })), free],
+        [leased(secret({ renewable: false, expireTime: T0 + 5_000 })), free],
+        [leased(secret()), { current: false, endsAt: Number.NEGATIVE_INFINITY }],
+        [leased(secret({ expireTime: T0 + 25_000 })), { current: true, endsAt: T0 + 26_000 }],
+        [leased(), free],
+      ]
+      for (const [s, parent] of cases) {
+        const done: Done = {}
+        for (let step = 0; step < 3; step++) {
+          const d = decideLease(s, T0 + 10_000, policy, parent, done)
+          if (d.action !== 'renew' && d.action !== 'mint') break
+          const key = d.action === 'mint' ? 'login' : 'renew'
+          assert.equal(done[key], undefined, `${d.action} asked for twice`)
+          done[key] = true
+        }
+      }
+    })
+  })
+
+  describe('transitions', () => {
+    it('a mint keeps the answer\'s lease, anchored to the send time; a failed mint backs off as a login does', () => {
+      const { state: s } = afterMint(leased(secret(), { loginFailures: 2 }), { ok: true, value: { answer: answer(600), sentAt: T0 + 5 } }, T0 + 50, never)
+      assert.deepEqual([s.lease?.token, s.lease?.expireTime, s.lease?.creationTtl, s.loginFailures], ['database/creds/app/y', T0 + 5 + 600_000, 600, 0])
+      const failed = afterMint(leased(secret()), { ok: false, error: err('sealed', 503) }, T0, () => 1)
+      assert.equal(failed.state.lease?.token, 'database/creds/app/x', 'the kept lease stays while it is valid')
+      assert.equal(failed.state.loginRetryAt, T0 + 1_000)
+    })
+
+    it('a lease renewal Vault answers "lease not found" drops the lease (revoked): the next poll mints', () => {
+      const l = secret()
+      const { state: s } = afterRenewal(leased(l), l, { ok: false, error: err('lease_not_found', 400) }, T0, policy, canLogin, never)
+      assert.deepEqual([s.lease, s.lostReason], [undefined, 'revoked'])
     })
   })
 })
