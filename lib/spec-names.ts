@@ -40,6 +40,11 @@ export const MAX_MOUNT_LENGTH = 128
 export const MAX_ROLE_LENGTH = 128
 /** Kubernetes: a service account name is a DNS-1123 subdomain, at most 253 characters. */
 export const MAX_SERVICE_ACCOUNT_LENGTH = 253
+/**
+ * Items of one spec (data, dataFrom and dataFromWithOptions together). Far above any real ExternalSecret; a bound on
+ * what one tenant's spec can make the controller read, parse and check in one poll.
+ */
+export const MAX_SPEC_ITEMS = 1000
 /** lodash paths (`a.b[0]`); KES set no bound, a KES user never needs more. */
 export const MAX_PROPERTY_LENGTH = 1024
 /** How much of a refused value an error quotes. */

@@ -17,6 +17,8 @@ export type KVBackendErrorCode =
   | 'NOT_IMPLEMENTED'
   /** The value cannot be used as asked (e.g. `isBinary` on a value that is not base64). */
   | 'INVALID_VALUE'
+  /** The Secret would be larger than a Kubernetes Secret may be. */
+  | 'TOO_LARGE'
 
 /** Where in the spec the failing item lives. */
 export type SpecSource = 'spec' | 'data' | 'dataFrom' | 'dataFromWithOptions'

@@ -57,6 +57,34 @@ export interface KVContext {
   readonly permittedServiceAccounts?: readonly string[]
 }
 
+/** Per getSecretManifestData (its context): JSON parsed by the text it came from, so items reading one secret parse it once. */
+const parsedIn = new WeakMap<KVContext, Map<string, { value: unknown } | { error: unknown }>>()
+
+/**
+ * Keys merged into one Secret, over every item: a Secret of 1 MiB cannot hold this many, so a spec that would merge
+ * more is refused before the merge costs seconds of CPU.
+ */
+export const MAX_MERGED_KEYS = 200_000
+
+/** `JSON.parse(value)` as KES did it, once per distinct text within one getSecretManifestData (see parsedIn). */
+function parseJson(value: unknown, context: KVContext): unknown {
+  const cache = parsedIn.get(context)
+  if (!cache || typeof value !== 'string') return JSON.parse(value as string)
+  const hit = cache.get(value)
+  if (hit) {
+    if ('error' in hit) throw hit.error
+    return hit.value
+  }
+  try {
+    const parsed = JSON.parse(value) as unknown
+    cache.set(value, { value: parsed })
+    return parsed
+  } catch (error) {
+    cache.set(value, { error })
+    throw error
+  }
+}
+
 /** First argument of `_get`: exactly the object KES passes. */
 export interface GetArgs {
   /** Secret key. KES passes `undefined` for a `data[]` item that has neither `key` nor `path` (the CRD forbids it). */
@@ -88,8 +116,12 @@ type ParsedValues = Record<string, unknown> | undefined
 export abstract class KVBackend {
   protected readonly _logger: Logger
 
-  constructor({ logger = silentLogger }: { logger?: Logger } = {}) {
+  /** A Secret larger than this (bytes of base64 data and keys) is refused before it is built; KES had no bound. */
+  protected readonly maxSecretBytes: number
+
+  constructor({ logger = silentLogger, maxSecretBytes = Infinity }: { logger?: Logger; maxSecretBytes?: number } = {}) {
     this._logger = logger
+    this.maxSecretBytes = maxSecretBytes
   }
 
   /**
@@ -143,7 +175,7 @@ export abstract class KVBackend {
         if (shouldParseValue) {
           let parsedValue: unknown
           try {
-            parsedValue = JSON.parse(value as string)
+            parsedValue = parseJson(value, context)
           } catch {
             // KES skips the item (no entry, no rejection). The parser's message is not logged: it quotes the value.
             this._logger.warn(
@@ -208,7 +240,7 @@ export abstract class KVBackend {
         const value = await this._get({ key, specOptions: specOptions as SpecOptions, keyOptions: {} }, context)
 
         try {
-          return JSON.parse(value as string) as unknown
+          return parseJson(value, context)
         } catch {
           this._logger.warn(
             { source: 'dataFrom', index, key },
@@ -233,7 +265,7 @@ export abstract class KVBackend {
         const value = await this._get({ key, specOptions: specOptions as SpecOptions, keyOptions }, context)
 
         try {
-          return JSON.parse(value as string) as unknown
+          return parseJson(value, context)
         } catch {
           // KES logged `'${dataItem}'` here, i.e. "[object Object]"; name the key instead.
           this._logger.warn(
@@ -290,25 +322,43 @@ export abstract class KVBackend {
     })
 
     const context: KVContext = { namespace, ...(permittedServiceAccounts ? { permittedServiceAccounts } : {}) }
+    parsedIn.set(context, new Map())
     const [dataFromValues, dataFromValuesWithOptions, dataValues] = await Promise.all([
       this._fetchDataFromValues({ dataFrom, specOptions }, context),
       this._fetchDataFromValuesWithOptions({ dataFromWithOptions, specOptions }, context),
       this._fetchDataValues({ data, specOptions }, context),
     ])
 
-    // Object spread, as KES: own enumerable keys, strings spread into indices, undefined/null/numbers add nothing.
-    const plainValues = (dataFromValues as unknown[])
-      .concat(dataFromValuesWithOptions)
-      .concat(dataValues)
-      .reduce<Record<string, unknown>>(
-        (acc, parsedValue) => ({
-          ...acc,
-          ...(parsedValue as object),
-        }),
-        {},
-      )
+    // KES's `{ ...acc, ...parsedValue }`, in one pass (KES copied the whole accumulator per item): own enumerable keys,
+    // strings spread into indices, undefined/null/numbers add nothing. A null prototype keeps a key named __proto__ a key.
+    const plainValues: Record<string, unknown> = Object.create(null)
+    let merged = 0
+    let previous: unknown
+    for (const parsedValue of (dataFromValues as unknown[]).concat(dataFromValuesWithOptions).concat(dataValues)) {
+      // The same parsed secret twice in a row merges to the same result: once is enough (items share one parse).
+      if (parsedValue === null || parsedValue === undefined || parsedValue === previous) continue
+      previous = parsedValue
+      merged += typeof parsedValue === 'object' ? Object.keys(parsedValue).length : String(parsedValue).length
+      if (merged > MAX_MERGED_KEYS) {
+        throw new KVBackendError('TOO_LARGE', `the secrets this spec reads hold more than ${MAX_MERGED_KEYS} keys together; a Kubernetes Secret cannot hold that many`, { source: 'spec' })
+      }
+      Object.assign(plainValues, parsedValue)
+    }
 
-    const encodedEntries = Object.entries(plainValues).map(([name, plainValue]) => [name, this._toBuffer(plainValue).toString('base64')])
+    let bytes = 0
+    const encodedEntries: [string, string][] = []
+    for (const [name, plainValue] of Object.entries(plainValues)) {
+      const encoded = this._toBuffer(plainValue).toString('base64')
+      bytes += name.length + encoded.length
+      if (bytes > this.maxSecretBytes) {
+        throw new KVBackendError(
+          'TOO_LARGE',
+          `the Secret would hold more than ${this.maxSecretBytes} bytes (reached at key '${name.slice(0, 100)}'); a Kubernetes Secret holds at most 1 MiB: read fewer or smaller secrets`,
+          { source: 'spec', key: name },
+        )
+      }
+      encodedEntries.push([name, encoded])
+    }
 
     return Object.fromEntries(encodedEntries) as SecretManifestData
   }

@@ -2,7 +2,7 @@
  * The spec guard: every name a whole ExternalSecret spec gives, checked before any request against the rules in
  * lib/spec-names.ts and the operator's settings. The backend calls it once per `getSecretManifestData`.
  */
-import { checkSecretPath, checkServiceAccount, MAX_PROPERTY_LENGTH, type PathRules, shown, SpecError, typeOf } from '../spec-names.js'
+import { checkSecretPath, checkServiceAccount, MAX_PROPERTY_LENGTH, MAX_SPEC_ITEMS, type PathRules, shown, SpecError, typeOf } from '../spec-names.js'
 
 /** Who may name which service account: the operator's setting, and what the host read from the namespace. */
 export interface ServiceAccountRules {
@@ -65,6 +65,8 @@ export function guardSpecPaths(spec: GuardedSpec, rules: PathRules): void {
   if (kv !== undefined && kv !== 1 && kv !== 2) {
     throw new SpecError('spec.kvVersion', `Unknown "kvVersion" specified: ${typeof kv === 'number' || typeof kv === 'boolean' ? String(kv) : typeof kv === 'string' ? shown(kv) : typeOf(kv)}; expected 1 or 2`)
   }
+  const count = [spec.data ?? spec.properties, spec.dataFrom, spec.dataFromWithOptions].reduce<number>((n, a) => n + (Array.isArray(a) ? a.length : 0), 0)
+  if (count > MAX_SPEC_ITEMS) throw new SpecError('spec', `has ${count} items in data, dataFrom and dataFromWithOptions together; at most ${MAX_SPEC_ITEMS}`)
   for (const { field, key } of specPaths(spec)) {
     if (key === undefined || key === null || key === '') throw new SpecError(field, 'is missing: every item needs the Vault path to read')
     checkSecretPath(field, key, rules)

@@ -29,6 +29,9 @@ import { guardSpecPaths, specPaths } from './spec-guard.js'
 
 export { CredentialInSecretError, SecretReadError, SpecError } from './errors.js'
 
+/** Kubernetes' bound on a Secret's data (etcd's request size is the hard limit behind it). */
+export const KUBERNETES_SECRET_MAX_BYTES = 1024 * 1024
+
 /** Per-namespace service-account JWTs (TokenRequest): what the backend needs of `TokenRequestJwtCache`. */
 export interface ServiceAccountJwts {
   forServiceAccount(identity: { namespace: string; serviceAccount: string; audiences?: string[] }): JwtProvider
@@ -121,7 +124,8 @@ export class VaultBackend extends KVBackend {
 
   constructor(private readonly options: VaultBackendOptions = {}) {
     const logger = redacting(options.logger ?? silentLogger)
-    super({ logger })
+    // A Kubernetes Secret holds at most 1 MiB: a spec asking for more is refused before the Secret is built.
+    super({ logger, maxSecretBytes: KUBERNETES_SECRET_MAX_BYTES })
     this.log = logger
     this.settings = resolveSettings(settingsInput(options), { source: 'options', approleSecretIdReader: !!options.approle })
     const s = this.settings
@@ -295,7 +299,16 @@ export class VaultBackend extends KVBackend {
       throw new SecretReadError(`Vault answered "${key}" without ${kvVersion === 1 ? 'data' : 'data.data'}; is kvVersion ${kvVersion} right for this mount?`, key)
     }
     this.metrics.read('success')
-    return JSON.stringify(data)
+    return this.serialized(res, kvVersion, data)
+  }
+
+  /** One JSON text per answer: the items of a spec that read one secret share it (no copy per item). */
+  private readonly texts = new WeakMap<VaultReadResponse, Partial<Record<1 | 2, string>>>()
+
+  private serialized(res: VaultReadResponse, kvVersion: 1 | 2, data: unknown): string {
+    let texts = this.texts.get(res)
+    if (!texts) this.texts.set(res, (texts = {}))
+    return (texts[kvVersion] ??= JSON.stringify(data))
   }
 
   /** Concurrent reads of one path by one identity (several ExternalSecrets, or items of one) share one request. */
