@@ -196,6 +196,17 @@ export abstract class KVBackend {
             )
           }
 
+          // KES let a property index into a string ('id[3]': one character); a secret read one character per item
+          // is a secret no check could see whole. Property paths select from JSON objects and arrays only.
+          const keys = castPath(property, parsedValue)
+          if (typeof (keys.length > 1 ? get(parsedValue, keys.slice(0, -1)) : parsedValue) === 'string') {
+            throw new KVBackendError(
+              'INVALID_SPEC',
+              `spec.data[${index}].property '${String(property).slice(0, 200)}' reads inside a string value; a property selects from JSON objects and arrays only`,
+              { source: 'data', index, key, property },
+            )
+          }
+
           value = get(parsedValue, property)
         }
 

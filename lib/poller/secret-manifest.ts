@@ -1,5 +1,6 @@
 /** The Secret an ExternalSecret produces (KES `_createSecretManifest`) and whether a live Secret differs from it. */
 
+import { credentials } from '../redact.js'
 import { SpecError } from '../spec-names.js'
 import { shown } from '../spec-names.js'
 import type { ExternalSecret, ExternalSecretSpec, OwnerReference, SecretManifest } from './types.js'
@@ -40,7 +41,29 @@ export function buildSecretManifest(es: ExternalSecret, data: Record<string, str
     type,
     data: { ...data },
   }
-  return deepMerge(template, generated) as SecretManifest
+  const manifest = deepMerge(template, generated) as SecretManifest
+  // Defence in depth: values from several items, joined by a template, can spell a credential no single value held.
+  if (credentials.size > 0 && isPlainObject(rawTemplate) && credentials.contains(renderedText(template))) {
+    throw new SpecError('spec.template', 'the rendered Secret contains a credential the controller holds (a Vault token, a service-account JWT or an AppRole secret ID); the ExternalSecret is refused and no Secret is written')
+  }
+  return manifest
+}
+
+/** Every key and string of the rendered template, one per line, as one text to scan. */
+function renderedText(value: unknown): string {
+  const out: string[] = []
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') out.push(v)
+    else if (Array.isArray(v)) v.forEach(walk)
+    else if (isPlainObject(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        out.push(k)
+        walk(x)
+      }
+    }
+  }
+  walk(value)
+  return out.join('\n')
 }
 
 /** KES `_equalSecretData`: only labels, annotations and data decide; key order does not. */

@@ -97,6 +97,18 @@ describe('tenant: no credential the backend holds is ever written into a Secret 
     assertNoCredential(['approle-secret-id-0123456789abcdef'], { error: errorText(err), logs: w.lines.join('\n') })
   })
 
+  it('a live token read one character per item (property "id[3]") is refused: a property selects from objects and arrays only', async () => {
+    w = await world()
+    await w.backend.getSecretManifestData({ spec: w.good('a').spec as never })
+    const token = w.backend.tokenSessions[0]!.lease!.token
+    w.dev.putSecret('secret', 'team-a/echo', { id: token, list: ['x', 'y'] })
+    const spec = { vaultRole: 'team-a', data: Array.from({ length: token.length }, (_, i) => ({ key: 'secret/data/team-a/echo', name: `c${i}`, property: `id[${i}]` })) }
+    await assert.rejects(w.backend.getSecretManifestData({ spec }), /spec\.data\[0\]\.property 'id\[0\]' reads inside a string value; a property selects from JSON objects and arrays only/)
+    await assert.rejects(w.backend.getSecretManifestData({ spec: { vaultRole: 'team-a', data: [{ key: 'secret/data/team-a/echo', name: 'n', property: 'id.length' }] } }), /reads inside a string value/)
+    // Arrays and objects are selected from as in KES.
+    assert.deepEqual(await w.backend.getSecretManifestData({ spec: { vaultRole: 'team-a', data: [{ key: 'secret/data/team-a/echo', name: 'n', property: 'list[1]' }] } }), { n: b64('y') })
+  })
+
   it('an ordinary secret that only looks like a token (not one the backend holds) is written as it is', async () => {
     w = await world()
     await w.backend.getSecretManifestData({ spec: w.good('a').spec as never })

@@ -210,6 +210,26 @@ describe('tenant: the poller host refuses what a namespace does not permit (issu
     await assertClean()
   })
 
+  it('a template that joins harmless pieces into a live credential is refused; no Secret is written', async () => {
+    await start()
+    api!.addNamespace('a', {})
+    await sync([['a', 'first', read('a')]])
+    const token = w!.backend.tokenSessions[0]!.lease!.token
+    const q = Math.ceil(token.length / 4)
+    // Four quarters: no single value holds the token, so the backend's check on each value passes them.
+    w!.dev.putSecret('secret', 'team-a/pieces', Object.fromEntries([0, 1, 2, 3].map((i) => [`p${i}`, token.slice(i * q, (i + 1) * q)])))
+    api!.addExternalSecret('a', 'joined', {
+      backendType: 'vault',
+      vaultRole: 'team-a',
+      data: [0, 1, 2, 3].map((i) => ({ key: 'secret/data/team-a/pieces', name: `p${i}`, property: `p${i}` })),
+      template: { metadata: { annotations: { t: '<%= data.p0 %><%= data.p1 %><%= data.p2 %><%= data.p3 %>' } } },
+    })
+    await w!.clock.advance(INTERVAL)
+    assert.match(api!.getExternalSecret('a', 'joined')!.status!.status!, /^ERROR, spec\.template: the rendered Secret contains a credential the controller holds/)
+    assert.equal(api!.getSecret('a', 'joined'), undefined)
+    await assertClean()
+  })
+
   it('a value that turns into a live credential: the Secret keeps its last good content, the status says why, nothing leaks', async () => {
     await start()
     w!.dev.putSecret('secret', 'team-a/echo', { v: 'harmless' })
