@@ -23,6 +23,7 @@ const START_USAGE = `usage: kes-vault-backend start [demo options]
                              /metrics on METRICS_PORT (a cluster: in-cluster, KUBECONFIG or ~/.kube/config)
   VAULT_ADDR, no cluster     render examples/demo/externalsecrets.yaml against that Vault once (dry run: the
                              manifests go to out/secrets/, nothing is written to a cluster)
+For a dry run on a machine with a kubeconfig, use \`demo\`: it never talks to a cluster.
   neither                    the demo on the embedded dev Vault (see demo --help), until Ctrl-C
 Configuration comes from the environment (README: Configuration); a bad value exits 78 naming the variable.
 `
@@ -88,7 +89,7 @@ function checkKubeConfigFiles(env: NodeJS.ProcessEnv): void {
       fs.accessSync(file, fs.constants.R_OK)
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not readable (${(e as NodeJS.ErrnoException).code})`
-      throw new ConfigError('KUBECONFIG', `KUBECONFIG=${env.KUBECONFIG}: ${file}: ${why}; unset KUBECONFIG to run the demo, or point it at a kubeconfig file`)
+      throw new ConfigError('KUBECONFIG', `KUBECONFIG=${env.KUBECONFIG}: ${file}: ${why}; point it at a kubeconfig file, or run \`npm start -- demo\` for the demo or the dry run, which never talk to a cluster`)
     }
   }
 }
@@ -123,11 +124,13 @@ async function runHostMode(args: string[]): Promise<Outcome> {
     }
     throw e
   })
+  // The bound port (METRICS_PORT=0 asks for any free one), said as soon as it listens: the first ExternalSecrets list
+  // may take long (an API server that is slow, or the CRD missing).
+  const address = server.address()
+  logger.info({ metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort }, 'kes-vault-backend metrics listening')
   const host = new PollerHost({ kubeConfig, backends: { vault: backend }, logger, registry: register, config: pollerConfig })
   installShutdownHandlers({ stop: async () => { await host.stop(); server.close() } }, logger)
   await host.start()
-  // The bound port: METRICS_PORT=0 asks for any free one.
-  const address = server.address()
   logger.info({ metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort }, 'kes-vault-backend poller host started')
   return 'running'
 }

@@ -10,7 +10,8 @@ import { dumpYaml, loadAllYaml, loadYaml } from '@kubernetes/client-node'
 import { Registry } from 'prom-client'
 import { VaultBackend } from './backend/vault-backend.js'
 import { ManualClock } from './clock.js'
-import { type Env, readInteger } from './env.js'
+import type { Env } from './env.js'
+import { resolveSettings } from './settings.js'
 import { loadConfig } from './config.js'
 import { type DevVault, type DevVaultSeed, seedFromYamlObject, startDevVault } from './devserver/index.js'
 import { createLogger } from './log.js'
@@ -114,7 +115,8 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
   const write = o.write ?? ((s: string) => process.stdout.write(s))
   const dryRun = !!o.env.VAULT_ADDR
   // The demo's own 2 s keeps a token's life short enough to watch; a user's POLLER_INTERVAL_MILLISECONDS wins.
-  const userPollMs = readInteger(o.env, 'POLLER_INTERVAL_MILLISECONDS', undefined, { min: 1 })
+  // Validated by the one resolver, with its bounds (1 s to 7 days), like every other setting.
+  const userPollMs = o.env.POLLER_INTERVAL_MILLISECONDS?.trim() ? resolveSettings({ pollerIntervalMilliseconds: o.env.POLLER_INTERVAL_MILLISECONDS }, { source: 'env' }).pollerIntervalMilliseconds : undefined
   const pollMs = o.pollMs ?? userPollMs ?? DEFAULT_POLL_MS
   // --fast starts on a whole second: Vault rounds `now` to one in a TTL, so the output is the same on every run.
   const clock: Clock & Partial<ManualClock> = o.fast ? new ManualClock(Math.floor(Date.now() / 1000) * 1000) : systemClock
@@ -151,7 +153,7 @@ export async function runDemo(o: DemoOptions): Promise<{ failedPolls: number; po
     const jwt = dev.makeServiceAccountJwt({ namespace: 'kes', serviceAccount: 'kubernetes-external-secrets', expiresAt: clock.now() + 86400_000 })
     backend = new VaultBackend({ ...config, registry, clock, logger, sessionEvents: actions, jwtProvider: { getJwt: async () => jwt }, defaultVaultMountPoint: 'kubernetes' })
     write(
-      `kes-vault-backend demo: embedded dev Vault at ${dev.address} (no VAULT_ADDR and no cluster configured)\n` +
+      `kes-vault-backend demo: embedded dev Vault at ${dev.address} (no VAULT_ADDR: nothing of yours is touched)\n` +
         `  ${externalSecrets.length} ExternalSecrets from examples/demo, polled every ${interval}${o.fast ? ' on a virtual clock (--fast)' : ''}; ` +
         `renew threshold ${backend.policy.renewThresholdSeconds} s; lookups at most every ${backend.policy.lookupIntervalMs / 1000} s per identity\n` +
         `  roles: ${Object.entries(seed.auth?.kubernetes?.roles ?? {}).map(([n, r]) => `${n} (ttl ${r.token_ttl}${r.token_max_ttl ? `, max ${r.token_max_ttl}` : ''}${r.token_type === 'batch' ? ', batch: not renewable' : ''})`).join(', ')}\n` +

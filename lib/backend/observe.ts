@@ -20,6 +20,7 @@ function who(id: Identity, lease?: TokenLease, now?: number) {
 }
 
 const secs = (lease: TokenLease | undefined, now: number) => {
+  if (lease && !lease.lookedUp && lease.origin === 'seed') return 'a time not known yet (not looked up)'
   const s = lease ? remainingSeconds(lease, now) : 0
   return Number.isFinite(s) ? `${Math.max(0, Math.round(s))} s` : 'never'
 }

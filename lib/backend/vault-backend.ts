@@ -212,7 +212,8 @@ export class VaultBackend extends KVBackend {
   *ttlSamples(): Iterable<{ mount: string; role: string; remainingSeconds: number }> {
     const now = this.clock.now()
     for (const s of this.sessions.values()) {
-      if (s.lease) yield { mount: s.identity.mount, role: s.identity.role, remainingSeconds: remainingSeconds(s.lease, now) }
+      // A seed token not looked up yet has no known TTL: no sample, rather than "never expires".
+      if (s.lease && (s.lease.lookedUp || s.lease.origin === 'login')) yield { mount: s.identity.mount, role: s.identity.role, remainingSeconds: remainingSeconds(s.lease, now) }
     }
   }
 

@@ -76,6 +76,15 @@ async function readSeed(file: string): Promise<DevVaultSeed> {
 }
 
 /**
+ * How the user started us, so the next command printed is one they can type: `npm start -- demo` in this repository,
+ * `npx kes-vault-backend demo` where the package is installed. `demo` with VAULT_ADDR is always the dry run; plain
+ * `start` would run the poller host against a cluster when ~/.kube/config exists.
+ */
+function invocation(command: string): string {
+  return process.env.npm_lifecycle_event === 'start' || process.env.npm_lifecycle_event === 'dev-vault' ? `npm start -- ${command}` : `npx kes-vault-backend ${command}`
+}
+
+/**
  * Start the dev Vault and print how to reach it. Resolves with the running server (the caller owns its life: close
  * it on SIGINT), or undefined after --help; rejects with a ConfigError on bad arguments or seed, or when the port is taken.
  */
@@ -110,7 +119,7 @@ export async function runDevVault(argv: string[], out: DevVaultOutput): Promise<
       '',
       `    export VAULT_ADDR='${vault.address}'`,
       `    export VAULT_TOKEN='${vault.rootToken}'`,
-      '    npm start          # dry run: renders examples/demo/externalsecrets.yaml from this Vault into out/secrets/',
+      `    ${invocation('demo')}   # dry run: renders examples/demo/externalsecrets.yaml from this Vault into out/secrets/`,
       '',
       'Change a secret and run the dry run again (KV v2 at secret/):',
       '',

@@ -63,7 +63,7 @@ const PLANS: Record<string, Plan> = {
       const res = await fetch('http://127.0.0.1:8200/v1/secret/data/app/database', { headers: { 'X-Vault-Token': token }, signal: AbortSignal.timeout(5_000) })
       assert.equal(res.status, 200)
       assert.equal(((await res.json()) as { data: { data: { username: string } } }).data.data.username, 'app')
-      const dry = start(argv('npm start'), { env: { ...userEnv(), VAULT_ADDR: 'http://127.0.0.1:8200', VAULT_TOKEN: token, KUBECONFIG: '' } })
+      const dry = start(argv('npm start -- demo'), { env: { ...userEnv(), VAULT_ADDR: 'http://127.0.0.1:8200', VAULT_TOKEN: token } })
       try {
         assert.equal(await dry.exited(45_000), 0, `the dry run against the standalone dev Vault; output:\n${dry.output()}`)
         assert.match(dry.output(), /rendering 3 example ExternalSecrets against VAULT_ADDR=http:\/\/127\.0\.0\.1:8200/)

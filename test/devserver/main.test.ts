@@ -14,7 +14,7 @@ describe('devserver: dev-vault command', () => {
     try {
       assert.ok(printed.includes(`export VAULT_ADDR='${vault.address}'`))
       assert.ok(printed.includes(`export VAULT_TOKEN='${vault.rootToken}'`))
-      assert.match(printed, /npm start +# dry run/)
+      assert.match(printed, /(npm start -- demo|npx kes-vault-backend demo) +# dry run/)
       assert.match(printed, /vault kv put secret\/app\/database/)
       assert.match(printed, /Press Ctrl-C to stop\./)
       // The keys the example ExternalSecrets name, read as the dry run reads them (VAULT_TOKEN = the root token).

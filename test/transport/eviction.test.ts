@@ -39,7 +39,7 @@ describe('transport: eviction and idle identities', function () {
       clock = new ManualClock()
       dev = await devVault(clock, Object.fromEntries(ROLES.map((r) => [r, { token_ttl: '1h' }])))
       const { front, maxLive } = await sampled()
-      ;({ backend } = build(how, front.url, { clock, settings: { tokenCacheMax: CACHE } }))
+      ;({ backend } = build(how, front.url, { clock, settings: { tokenCacheMax: CACHE, requestTimeoutMilliseconds: 5_000 } }))
       for (let poll = 0; poll < 5; poll++) {
         assert.deepEqual(await pollRoles(backend, ROLES, true), [])
         await clock.advance(10_000)
@@ -55,7 +55,7 @@ describe('transport: eviction and idle identities', function () {
   it('50 identities polled concurrently through a cache of 3: no read fails for the eviction; after each poll live tokens fall back to 3; none after close()', async () => {
     clock = new ManualClock()
     dev = await devVault(clock, Object.fromEntries(ROLES.map((r) => [r, { token_ttl: '1h' }])))
-    ;({ backend } = build('kes', dev.address, { clock, settings: { tokenCacheMax: CACHE } }))
+    ;({ backend } = build('kes', dev.address, { clock, settings: { tokenCacheMax: CACHE, requestTimeoutMilliseconds: 5_000 } }))
     for (let poll = 0; poll < 4; poll++) {
       const failures = await pollRoles(backend, ROLES)
       assert.deepEqual(failures.map((e) => e.message), [], `poll ${poll}`)
@@ -71,7 +71,7 @@ describe('transport: eviction and idle identities', function () {
     it(`50 broken roles (login refused) through a cache of 3, polled ${sequential ? 'one at a time' : 'concurrently'}: backoff survives eviction (350 login attempts in 12 polls, not 600)`, async () => {
       clock = new ManualClock()
       dev = await devVault(clock, {})
-      ;({ backend } = build('kes', dev.address, { clock, settings: { tokenCacheMax: CACHE } }))
+      ;({ backend } = build('kes', dev.address, { clock, settings: { tokenCacheMax: CACHE, requestTimeoutMilliseconds: 5_000 } }))
       for (let poll = 0; poll < 12; poll++) {
         const failures = await pollRoles(backend, ROLES, sequential)
         assert.equal(failures.length, 50)
@@ -86,7 +86,7 @@ describe('transport: eviction and idle identities', function () {
     clock = new ManualClock()
     dev = await devVault(clock, { busy: { token_ttl: '1h' }, idle: { token_ttl: '1h' } })
     const { front } = await sampled()
-    ;({ backend } = build('env', front.url, { clock, settings: { identityIdleMilliseconds: 60_000 } }))
+    ;({ backend } = build('env', front.url, { clock, settings: { identityIdleMilliseconds: 60_000, requestTimeoutMilliseconds: 5_000 } }))
     const read = (role: string) => backend!.getSecretManifestData(spec(`secret/data/${role}/db`, role))
     await read('busy')
     await read('idle')
