@@ -299,8 +299,16 @@ export class VaultBackend extends KVBackend {
       this.metrics.read('failure')
       throw new SecretReadError(`Vault answered "${key}" without ${kvVersion === 1 ? 'data' : 'data.data'}; is kvVersion ${kvVersion} right for this mount?`, key)
     }
+    let text: string
+    try {
+      text = this.serialized(res, kvVersion, data)
+    } catch {
+      // JSON.stringify recurses: an answer nested hundreds of thousands deep ends in a RangeError, not a Secret.
+      this.metrics.read('failure')
+      throw new SecretReadError(`Vault's answer for "${key}" is nested too deeply to be a Secret's content`, key)
+    }
     this.metrics.read('success')
-    return this.serialized(res, kvVersion, data)
+    return text
   }
 
   /** One JSON text per answer: the items of a spec that read one secret share it (no copy per item). */
