@@ -181,6 +181,9 @@ export class VaultBackend extends KVBackend {
 
   private async connectNodeVault(factory: () => NodeVaultClient): Promise<Connection> {
     const setup = await readNodeVaultClient(factory())
+    if (!setup.headersCaptured) {
+      this.log.warn('could not read the request options of the node-vault client handed in through vaultFactory: its headers (e.g. X-VAULT-NAMESPACE) are not used; set VAULT_NAMESPACE / vaultNamespace')
+    }
     this.connection = this.connect({ ...setup, namespace: this.settings.vaultNamespace ?? setup.namespace })
     if (setup.token) credentials.add(setup.token)
     return this.connection

@@ -1,26 +1,28 @@
 /**
  * Issue 12, point 4: the Vault Enterprise namespace, in each of the shapes users give it, is sent on every request:
  * login, lookup, renew, read and revoke. A recording front before the dev Vault (which keeps each namespace's auth
- * mounts, tokens and secrets apart, as Vault does) sees each request's header.
+ * mounts, tokens and secrets apart, as Vault does) sees each request's header. The node-vault shapes are given to both
+ * versions a vaultFactory may return: 0.12 (axios) and 0.9.22 (request), which KES 8.x pins.
  */
 import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, type BuildOptions, build, type Builder, closeListeners, devVault, listen, spec } from './support.js'
+import { b64, type BuildOptions, build, type Builder, closeListeners, devVault, listen, spec, timed } from './support.js'
 
 const NS = 'team-a'
 
 const SHAPES: { name: string; how: Builder; options: BuildOptions; env?: Record<string, string> }[] = [
   { name: 'vaultNamespace (option)', how: 'kes', options: { settings: { vaultNamespace: NS } } },
   { name: 'VAULT_NAMESPACE (createVaultBackend)', how: 'env', options: { settings: { vaultNamespace: NS } } },
-  { name: "node-vault's namespace option", how: 'kes', options: { nodeVault: { namespace: NS } } },
-  { name: 'VAULT_NAMESPACE in the environment when node-vault is built', how: 'kes', options: {}, env: { VAULT_NAMESPACE: NS } },
-  {
-    name: "KES's requestOptions.headers['X-VAULT-NAMESPACE']",
-    how: 'kes',
-    options: { nodeVault: { requestOptions: { followAllRedirects: true, headers: { 'X-VAULT-NAMESPACE': NS } } } },
-  },
+  ...(['kes', 'kes-0.9'] as const).flatMap((how) => {
+    const v = how === 'kes' ? 'node-vault 0.12' : 'node-vault 0.9'
+    return [
+      { name: `${v}: its namespace option`, how, options: { nodeVault: { namespace: NS } } },
+      { name: `${v}: VAULT_NAMESPACE in the environment when it is built`, how, options: {}, env: { VAULT_NAMESPACE: NS } },
+      { name: `${v}: KES's requestOptions.headers['X-VAULT-NAMESPACE']`, how, options: { nodeVault: { requestOptions: { followAllRedirects: true, headers: { 'X-VAULT-NAMESPACE': NS } } } } },
+    ]
+  }),
 ]
 
 describe('transport: the Vault namespace on every request', function () {
@@ -71,5 +73,30 @@ describe('transport: the Vault namespace on every request', function () {
     ;({ backend } = build('kes', front.url, { clock, settings: { vaultNamespace: NS }, nodeVault: { namespace: 'elsewhere' } }))
     await backend.getSecretManifestData(spec('secret/data/app/db'))
     assert.deepEqual(front.received.map((r) => r.headers['x-vault-namespace']), [NS, NS])
+  })
+  it("KES 8.x's own client (node-vault 0.9.22, X-VAULT-NAMESPACE in requestOptions): the team-a value is read, not the root namespace's decoy, and every request carries the namespace", async () => {
+    const clock = new ManualClock()
+    dev = await devVault(clock, { app: { token_ttl: 60 } }, { namespace: NS })
+    // The same role, policy and path in the root namespace, with another value: where a lost namespace would lead.
+    dev.enableKubernetesAuth('kubernetes')
+    dev.writePolicy('app', ['secret/data/app/'])
+    dev.writeRole('kubernetes', 'app', { policies: ['app'], token_ttl: 60 })
+    dev.putSecret('secret', 'app/db', { password: 'root-decoy' })
+    const front = await listen(() => false, dev.address)
+    let lines: string[]
+    // KES's daemon: vault({ apiVersion: 'v1', endpoint, requestOptions: { followAllRedirects: true, headers: { 'X-VAULT-NAMESPACE': ns } } }).
+    ;({ backend, lines } = build('kes-0.9', front.url, { clock, nodeVault: { apiVersion: 'v1', requestOptions: { followAllRedirects: true, headers: { 'X-VAULT-NAMESPACE': NS } } } }))
+    const ready = await timed(backend.ready())
+    assert.ok(ready.ms < 250, `ready in ${ready.ms} ms`)
+    assert.equal(front.connections, 0)
+    const read = () => backend!.getSecretManifestData(spec('secret/data/app/db'))
+    assert.deepEqual(await read(), { password: b64('pw-app') })
+    await clock.advance(30_000)
+    assert.deepEqual(await read(), { password: b64('pw-app') })
+    assert.deepEqual(await backend.close(), { revoked: 1 })
+    assert.deepEqual(front.received.map((r) => r.operation), ['login', 'read', 'lookup', 'renew', 'read', 'revoke'])
+    for (const r of front.received) assert.equal(r.headers['x-vault-namespace'], NS, `${r.operation} ${r.path}`)
+    assert.deepEqual([dev.liveTokens({ namespace: NS }), dev.liveTokens()], [0, 0])
+    assert.equal(lines.filter((l) => (JSON.parse(l) as { level: number }).level >= 40).length, 0)
   })
 })

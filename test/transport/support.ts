@@ -1,12 +1,13 @@
 /**
  * Loopback stand-ins for the transport tests: small node:http servers on 127.0.0.1 that record every request they
  * receive (method, path, headers, body) and either answer themselves or forward to the dev Vault; and the backend
- * built the two ways users build it: KES's `vaultFactory: () => vault({ endpoint, requestOptions: { followAllRedirects:
- * true } })`, and `createVaultBackend(env)`.
+ * built the ways users build it: KES's `vaultFactory: () => vault({ endpoint, requestOptions: { followAllRedirects:
+ * true } })` with node-vault 0.12 (axios) or 0.9.22 (request, the version KES 8.x pins), and `createVaultBackend(env)`.
  */
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import vault from 'node-vault'
+import vault09 from 'node-vault-0.9'
 import { Registry } from 'prom-client'
 import { createVaultBackend } from '../../lib/backend/create.js'
 import { VaultBackend, type VaultBackendOptions } from '../../lib/backend/vault-backend.js'
@@ -14,6 +15,7 @@ import { ManualClock } from '../../lib/clock.js'
 import { type DevVault, type InNamespace, makeServiceAccountJwt, startDevVault } from '../../lib/devserver/index.js'
 import { classify, type Operation } from '../../lib/devserver/vault.js'
 import { createLogger } from '../../lib/log.js'
+import type { NodeVaultClient } from '../../lib/vault/node-vault.js'
 
 export interface Received {
   method: string
@@ -31,6 +33,8 @@ export interface Listener {
   url: string
   origin: string
   received: Received[]
+  /** TCP connections accepted, whether or not a request came over them. */
+  readonly connections: number
   /** Requests by operation. */
   count(op: Operation): number
   /** Responses whose connection closed before the whole answer was written. */
@@ -48,7 +52,7 @@ export async function listen(handle: Handler = () => false, forward?: string): P
   const sockets = new Set<Socket>()
   const received: Received[] = []
   const agent = new http.Agent({ keepAlive: false })
-  const state = { cutShort: 0 }
+  const state = { cutShort: 0, connections: 0 }
   const server = http.createServer((req, res) => {
     void (async () => {
       const chunks: Buffer[] = []
@@ -76,6 +80,7 @@ export async function listen(handle: Handler = () => false, forward?: string): P
     })().catch(() => res.destroy())
   })
   server.on('connection', (s) => {
+    state.connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
@@ -88,6 +93,9 @@ export async function listen(handle: Handler = () => false, forward?: string): P
     count: (op) => received.filter((r) => r.operation === op).length,
     get cutShort() {
       return state.cutShort
+    },
+    get connections() {
+      return state.connections
     },
     async close() {
       open.delete(listener)
@@ -122,13 +130,23 @@ export interface Built {
   lines: string[]
 }
 
-export type Builder = 'kes' | 'env'
+export type Builder = 'kes' | 'kes-0.9' | 'env'
+/**
+ * The ways the transport tests run under. 'kes-0.9' is not among them: the client handed in is read once, then never
+ * used (test/transport/node-vault-client.test.ts and namespace.test.ts cover what is read from a 0.9 client).
+ */
 export const BUILDERS: readonly Builder[] = ['kes', 'env']
+
+/** The node-vault versions a vaultFactory may return: 0.9.22 (request), which KES 8.x pins, and 0.12 (axios). */
+export const NODE_VAULTS = [
+  { version: '0.9.22', make: (o: Record<string, unknown>) => vault09(o) as unknown as NodeVaultClient },
+  { version: '0.12', make: (o: Record<string, unknown>) => vault({ debug: () => {}, ...o } as never) as unknown as NodeVaultClient },
+] as const
 
 export interface BuildOptions {
   /** Backend options (KES way) or their environment variables (createVaultBackend way). */
   settings?: Partial<VaultBackendOptions>
-  /** node-vault options besides endpoint (KES way only). */
+  /** node-vault options besides endpoint, replacing KES's (KES way only). */
   nodeVault?: Record<string, unknown>
   clock?: ManualClock
   jwt?: () => Promise<string>
@@ -146,7 +164,8 @@ const ENV_OF: Record<string, string> = {
 }
 
 /**
- * The backend pointed at `endpoint`, built as KES builds it (`kes`) or as `createVaultBackend` does (`env`), on a
+ * The backend pointed at `endpoint`, built as KES builds it (`kes` with node-vault 0.12, `kes-0.9` with the 0.9.22 KES
+ * 8.x pins; `settings.vaultFactory` hands in another client) or as `createVaultBackend` does (`env`), on a
  * ManualClock, with role "app" on the kubernetes mount and short real request deadlines.
  */
 export function build(how: Builder, endpoint: string, o: BuildOptions = {}): Built {
@@ -160,10 +179,13 @@ export function build(how: Builder, endpoint: string, o: BuildOptions = {}): Bui
     jwtProvider: { getJwt: o.jwt ?? (async () => JWT) },
     logger: createLogger({ level: 'debug', write: (l) => lines.push(l), clock }),
   }
-  if (how === 'kes') {
+  if (how === 'kes' || how === 'kes-0.9') {
     const backend = new VaultBackend({
       // KES's own construction (kubernetes-external-secrets/config/index.js), plus what a test adds.
-      vaultFactory: () => vault({ endpoint, requestOptions: { followAllRedirects: true }, debug: () => {}, ...o.nodeVault } as never),
+      vaultFactory:
+        how === 'kes'
+          ? () => vault({ endpoint, requestOptions: { followAllRedirects: true }, debug: () => {}, ...o.nodeVault } as never)
+          : () => vault09({ apiVersion: 'v1', endpoint, requestOptions: { followAllRedirects: true }, ...o.nodeVault }) as unknown as NodeVaultClient,
       ...common,
       ...settings,
     })
