@@ -213,6 +213,9 @@ export class DevStore {
   private readonly namespaces = new Map<string, Namespace>()
   /** Tokens revoked (by any path), remembered so a later use is recorded as 'revoked'. */
   readonly revoked = new Set<string>()
+  /** Tokens removed at their expiry, remembered (ids only) so a later use is recorded as 'expired'. */
+  readonly expired = new Set<string>()
+  private tidiedAt = -Infinity
   /** Bumped by every policy change, so cached ACLs are rebuilt. */
   policyEpoch = 0
   /** Secret leases (dynamic credentials); a lease dies with the token that read it. */
@@ -266,6 +269,24 @@ export class DevStore {
   findByAccessor(accessor: string): TokenEntry | undefined {
     if (!accessor) return undefined
     return this.allTokens().find((t) => t.accessor === accessor)
+  }
+
+  /**
+   * Remove tokens past their expire time, with their children and leases, at most once a minute of clock time.
+   * OpenBao: ExpirationManager revokes a token when its lease expires (expireID -> revokeEntry). Without it a fake
+   * that runs for simulated days would keep every token it ever issued (and what hangs off each one).
+   */
+  tidyExpired(now: number): void {
+    if (now - this.tidiedAt < 60_000) return
+    this.tidiedAt = now
+    for (const ns of this.namespaces.values()) {
+      for (const t of [...ns.tokens.values()]) {
+        if (t.expireAt === null || t.expireAt > now || !ns.tokens.has(t.id)) continue
+        this.revoke(t)
+        this.revoked.delete(t.id)
+        this.expired.add(t.id)
+      }
+    }
   }
 
   /** Revoke a token and, like Vault, its non-orphan children. Returns how many were revoked. */

@@ -185,6 +185,7 @@ export class VaultSemantics {
   // ---- dispatch ----------------------------------------------------------
 
   handle(request: VaultRequest): VaultReply {
+    this.store.tidyExpired(this.s.clock.now())
     // OpenBao: http/logical.go buildLogicalRequest: a list request's path always ends in "/".
     const listing = request.method === 'LIST' || ((request.method === 'GET' || request.method === 'HEAD') && request.query.get('list') === 'true')
     const req = listing && !request.path.endsWith('/') ? { ...request, path: `${request.path}/` } : request
@@ -340,7 +341,7 @@ export class VaultSemantics {
       const rootTok = this.store.ns('').tokens.get(id)
       if (rootTok && rootTok.policies.includes('root')) token = rootTok
     }
-    if (!token) return { reply: this.invalidToken(this.store.revoked.has(id) ? 'revoked' : 'unknown') }
+    if (!token) return { reply: this.invalidToken(this.store.revoked.has(id) ? 'revoked' : this.store.expired.has(id) ? 'expired' : 'unknown') }
     if (token.expireAt !== null && token.expireAt <= this.s.clock.now()) return { reply: this.invalidToken('expired') }
     let writes = 0
     if (token.num_uses > 0 && spendUse) {
