@@ -102,7 +102,13 @@ export class VaultBackend extends KVBackend {
   private readonly clock: Clock
   private readonly log: Logger
   private readonly metrics: VaultMetrics
+  /** Identities proven by a login or by the operator's token: the token cache (VAULT_TOKEN_CACHE_MAX). */
   private readonly sessions: LRUCache<string, TokenSession>
+  /**
+   * Identities with no token yet, while their first reads run: they enter the cache once a login gives them a token;
+   * if none does, only their login backoff is kept (`carried`), and the session is let go.
+   */
+  private readonly starting = new Map<string, TokenSession>()
   /** Login backoff and self-denial of identities no longer cached: it survives eviction (bounded on its own). */
   private readonly carried: LRUCache<string, CarriedState>
   private readonly reads = new Map<string, Promise<VaultReadResponse>>()
@@ -137,17 +143,11 @@ export class VaultBackend extends KVBackend {
     // The controller's JWT stays registered while current, so no Secret can receive it (credential-guard.ts).
     this.jwt = { getJwt: holdingCurrent(() => jwt.getJwt()) }
     credentials.add(s.vaultToken)
-    this.sessions = new LRUCache<string, TokenSession>({
-      max: s.tokenCacheMax,
-      dispose: (session, _key, reason) => {
-        if (reason !== 'evict' && reason !== 'delete') return
-        if (reason === 'evict' && this.clock.now() - session.lastUsed < 2 * s.pollerIntervalMilliseconds) {
-          this.log.warn({ mount: session.identity.mount, role: session.identity.role }, 'token cache is full and evicted an identity in use; raise VAULT_TOKEN_CACHE_MAX above the number of identities')
-        }
-        if (!this.closing) this.retire(session)
-      },
-    })
-    this.carried = new LRUCache({ max: Math.max(10_000, s.tokenCacheMax) })
+    // Only identities holding a token enter the cache: made-up roles in a tenant's specs, which never log in, cannot
+    // evict a real identity (whose eviction costs a revoke and a login, two writes, per poll).
+    this.sessions = this.pool(s.tokenCacheMax)
+    // Far more than the pools: a tenant's thousands of broken roles keep their login backoff too.
+    this.carried = new LRUCache({ max: Math.max(100_000, 2 * s.tokenCacheMax) })
     this.sessionDeps = {
       clock: this.clock,
       policy: this.policy,
@@ -175,7 +175,7 @@ export class VaultBackend extends KVBackend {
     this.detachMetrics = this.metrics.addSource({
       ttl: () => this.ttlSamples(),
       size: () => this.sessions.size,
-      identities: () => [...this.sessions.values()].map((session) => session.identity),
+      identities: () => [...this.allSessions()].map((session) => session.identity),
     })
   }
 
@@ -214,7 +214,7 @@ export class VaultBackend extends KVBackend {
   /** Remaining TTL per cached identity, at this instant (the metrics gauge reads it at scrape time). */
   *ttlSamples(): Iterable<{ mount: string; role: string; remainingSeconds: number }> {
     const now = this.clock.now()
-    for (const s of this.sessions.values()) {
+    for (const s of this.allSessions()) {
       // A seed token not looked up yet has no known TTL: no sample, rather than "never expires".
       if (s.lease && (s.lease.lookedUp || s.lease.origin === 'login')) yield { mount: s.identity.mount, role: s.identity.role, remainingSeconds: remainingSeconds(s.lease, now) }
     }
@@ -222,7 +222,7 @@ export class VaultBackend extends KVBackend {
 
   /** The cached sessions (read-only view for hosts and tests). */
   get tokenSessions(): TokenSession[] {
-    return [...this.sessions.values()]
+    return [...this.allSessions()]
   }
 
   /** KES's `_get`: read `key` with the identity's token; kvVersion 1 returns `data`, 2 returns `data.data`, JSON-stringified. */
@@ -294,6 +294,8 @@ export class VaultBackend extends KVBackend {
       res = await this.dynamic.read(session, key, () => this.readShared(session, key))
     } catch (err) {
       throw this.readFailure(err, key, kvVersion, session.identity)
+    } finally {
+      this.settle(session)
     }
     const body = res.data as { data?: unknown } | null | undefined
     const data = kvVersion === 1 ? body : body?.data
@@ -375,14 +377,46 @@ export class VaultBackend extends KVBackend {
     if (!connection) throw new Error('the Vault backend is not connected yet; await backend.ready() first')
     const staticToken = this.settings.vaultToken ?? connection.preset
     const identity = this.identityOf(spec, context)
-    const cached = this.sessions.get(identity.key)
+    const cached = this.sessions.get(identity.key) ?? this.starting.get(identity.key)
     if (cached) return cached
     // KES used a token preset on the node-vault client for every role; here only for the operator's default identity:
     // a role a tenant names logs in as that role and never reads with the controller's token.
     const preset = connection.preset && this.isDefaultIdentity(identity, context) ? connection.preset : undefined
-    const session = new TokenSession(identity, this.tokenSource(identity, staticToken, connection, preset), connection.client, this.sessionDeps, this.carried.get(identity.key))
-    this.sessions.set(identity.key, session)
+    const source = this.tokenSource(identity, staticToken, connection, preset)
+    const session = new TokenSession(identity, source, connection.client, this.sessionDeps, this.carried.get(identity.key))
+    // A session that starts with the operator's token has one already; any other gets one by logging in.
+    if (source.seed) this.sessions.set(identity.key, session)
+    else this.starting.set(identity.key, session)
     return session
+  }
+
+  /** After a read: a starting identity that now holds a token enters the cache; one that does not is let go. */
+  private settle(session: TokenSession): void {
+    const key = session.identity.key
+    if (this.starting.get(key) !== session || session.busy) return
+    this.starting.delete(key)
+    if (session.lease) this.sessions.set(key, session)
+    else this.carry(session)
+  }
+
+  /** A cache of sessions whose drop (eviction, idleness) retires the session: its token revoked, its backoff kept. */
+  private pool(max: number): LRUCache<string, TokenSession> {
+    return new LRUCache<string, TokenSession>({
+      max,
+      dispose: (session, _key, reason) => {
+        if (reason !== 'evict' && reason !== 'delete') return
+        if (reason === 'evict' && this.clock.now() - session.lastUsed < 2 * this.settings.pollerIntervalMilliseconds) {
+          this.log.warn({ mount: session.identity.mount, role: session.identity.role }, 'token cache is full and evicted an identity in use; raise VAULT_TOKEN_CACHE_MAX above the number of identities')
+        }
+        if (!this.closing) this.retire(session)
+      },
+    })
+  }
+
+  /** Every session: the cached ones, then the ones still getting their first token. */
+  private *allSessions(): Generator<TokenSession> {
+    yield* this.sessions.values()
+    yield* this.starting.values()
   }
 
   /** The identity a spec reads as; every name in it checked (spec-guard.ts), the service account permitted. */
@@ -464,7 +498,7 @@ export class VaultBackend extends KVBackend {
     const key = session.identity.key
     // A newer session of this identity already started from what was carried; it carries its own when dropped.
     // (During the LRU's dispose the dropped session itself is still in the map.)
-    const cached = this.sessions.peek(key)
+    const cached = this.sessions.peek(key) ?? this.starting.get(key)
     if (cached && cached !== session) return
     const carried = carriedOver(session.state)
     if (carried) this.carried.set(key, carried)
@@ -486,8 +520,9 @@ export class VaultBackend extends KVBackend {
     const bound = 2 * this.settings.requestTimeoutMilliseconds
     await settledWithin([...this.inflight], bound)
     await settledWithin([this.dynamic.close(revoke)], bound) // leases first: revoking them needs the tokens
-    const sessions = [...this.sessions.values()]
+    const sessions = [...this.allSessions()]
     this.sessions.clear()
+    this.starting.clear()
     const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], bound)
     let revoked = 0
     for (const r of results) {

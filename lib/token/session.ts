@@ -120,6 +120,11 @@ export class TokenSession {
     return this.current.lease
   }
 
+  /** A refresh or a read is in flight. */
+  get busy(): boolean {
+    return this.inflight !== undefined || this.active.size > 0
+  }
+
   /** A lease that is valid now and has had its lookup/renew/login done per the policy. */
   acquire(): Promise<TokenLease> {
     if (this.retiring) return Promise.reject(new SessionClosedError(this.identity))

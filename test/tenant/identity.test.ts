@@ -54,8 +54,12 @@ describe('tenant: the static-token identity cannot be named by a spec (issue 11,
     const c = w.dev.counters()
     assert.equal(c.requests.login - before.requests.login, 1, 'it tried to log in as role "static"')
     assert.equal(c.requests.read - before.requests.read, 0, 'and read nothing with the static token')
+    // The static identity keeps its token; the role "static" holds none (not cached), only its own login backoff.
     const sessions = w.backend.tokenSessions.map((s) => [s.identity.method, s.identity.mount, s.identity.role]).sort()
-    assert.deepEqual(sessions, [['kubernetes', 'kubernetes', 'static'], ['token', 'token', 'static']])
+    assert.deepEqual(sessions, [['token', 'token', 'static']])
+    await assert.rejects(w.backend.getSecretManifestData({ spec: { ...spec, vaultRole: 'static' } as never }), /next login attempt in \d+ s/)
+    assert.equal(w.dev.counters().requests.login - before.requests.login, 1, 'backing off: nothing sent')
+    assert.deepEqual(await w.backend.getSecretManifestData({ spec: spec as never }), { v: Buffer.from('operator-only').toString('base64') }, 'the static identity is untouched')
   })
 
   it("a token preset on KES's node-vault client serves the operator's default identity only; a role a tenant names logs in as that role", async () => {

@@ -63,7 +63,7 @@ describe('transport: a malformed login answer', function () {
         await read()
         assert.equal(vault.count('login'), 2)
         assert.equal(vault.count('read') + vault.count('lookup') + vault.count('renew'), 0, 'no request went out with a token from a bad answer')
-        assert.equal(backend.tokenSessions[0]!.lease, undefined)
+        assert.equal(backend.tokenSessions.some((s) => s.lease), false, 'no token cached')
         const logged = lines.filter((l) => /vault/.test(l) && /login/.test(l)).join('\n')
         assert.match(logged, /vault's login answer could not be used; retrying in \d+ s/)
         assert.doesNotMatch(logged, /not attempted/)
