@@ -23,8 +23,8 @@ const START_USAGE = `usage: kes-vault-backend start [demo options]
                              /metrics on METRICS_PORT (a cluster: in-cluster, KUBECONFIG or ~/.kube/config)
   VAULT_ADDR, no cluster     render examples/demo/externalsecrets.yaml against that Vault once (dry run: the
                              manifests go to out/secrets/, nothing is written to a cluster)
-For a dry run on a machine with a kubeconfig, use \`demo\`: it never talks to a cluster.
   neither                    the demo on the embedded dev Vault (see demo --help), until Ctrl-C
+For a dry run on a machine with a kubeconfig, use \`demo\` (VAULT_ADDR set): it never talks to a cluster.
 Configuration comes from the environment (README: Configuration); a bad value exits 78 naming the variable.
 `
 
