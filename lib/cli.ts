@@ -131,7 +131,8 @@ async function runHostMode(args: string[]): Promise<Outcome> {
   const host = new PollerHost({ kubeConfig, backends: { vault: backend }, logger, registry: register, config: pollerConfig })
   installShutdownHandlers({ stop: async () => { await host.stop(); server.close() } }, logger)
   await host.start()
-  logger.info({ metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort }, 'kes-vault-backend poller host started')
+  // start() also returns when a shutdown cut the first list short: then nothing started.
+  if (host.running) logger.info({ metricsPort: typeof address === 'object' && address ? address.port : config.metricsPort }, 'kes-vault-backend poller host started')
   return 'running'
 }
 

@@ -142,7 +142,8 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     // VSO's bound.
     tokenCacheMax: value('tokenCacheMax', (n, r) => integerValue(n, r, { min: 1, max: 1_000_000 }), 10_000),
     expirySkewSeconds: value('expirySkewSeconds', (n, r) => integerValue(n, r, { min: 0, max: 3600 }), 2),
-    defaultVaultMountPoint: value('defaultVaultMountPoint', textValue, authMethod === 'approle' ? 'approle' : 'kubernetes'),
+    // Where `vault auth enable <method>` mounts each method by default.
+    defaultVaultMountPoint: value('defaultVaultMountPoint', textValue, authMethod),
     defaultVaultRole: text('defaultVaultRole'),
     serviceAccountTokenPath: value('serviceAccountTokenPath', textValue, DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH),
     revokeTokensOnShutdown: value('revokeTokensOnShutdown', booleanValue, true),

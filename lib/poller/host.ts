@@ -78,6 +78,11 @@ export class PollerHost {
     }
   }
 
+  /** True once start() was called and until stop() is. */
+  get running(): boolean {
+    return this.state === 'running'
+  }
+
   /** Pollers by ExternalSecret uid (read-only view). */
   get pollers(): ReadonlyMap<string, Poller> {
     return this.pollerMap

@@ -243,8 +243,10 @@ describe("README: the Configuration table against lib/settings.ts, lib/poller/co
       const range = rangeOf(() => resolveSettings({ [key]: 'not-a-number' }, { source: 'env' }))
       if (range) assert.ok(value!.startsWith(`${range[0]} to ${range[1]}`), `${variable}: README says "${value}", the resolver ${range[0]} to ${range[1]}`)
     }
-    assert.equal(resolveSettings({ authMethod: 'approle', approleRoleId: 'r', approleSecretIdFile: 'f' }).defaultVaultMountPoint, 'approle')
-    assert.match(rows.get('DEFAULT_VAULT_MOUNT_POINT')![1]!, /`approle` when `VAULT_AUTH_METHOD=approle`/)
+    for (const method of ['kubernetes', 'jwt', 'approle'] as const) {
+      assert.equal(resolveSettings({ authMethod: method, approleRoleId: 'r', approleSecretIdFile: 'f' }).defaultVaultMountPoint, method)
+      assert.match(rows.get('DEFAULT_VAULT_MOUNT_POINT')![1]!, new RegExp(`\`${method}\``))
+    }
   })
 
   it("has a row for every variable the poller host and the loader read, with the poller host's defaults and ranges", () => {

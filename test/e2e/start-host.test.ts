@@ -6,6 +6,18 @@ import path from 'node:path'
 import { type DevVault, startDevVault } from '../../lib/devserver/index.js'
 import { FakeKubeApi } from '../support/fake-kube-api.js'
 
+/** A port nothing listens on right now: the OS picks it, we release it for the child. */
+async function freePort(): Promise<number> {
+  const net = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as import('node:net').AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
 /**
  * `npm start` with a cluster and VAULT_ADDR, as a real process: it must watch ExternalSecrets, log in with the projected
  * service-account JWT, write the Secret, serve /metrics, and on SIGTERM stop and revoke its token. Real time here (a
@@ -49,7 +61,7 @@ describe('npm start: the poller host as a process (fake Kubernetes API, dev Vaul
   }
 
   it('syncs the ExternalSecret into a Secret, serves /metrics, and revokes its token on SIGTERM', async () => {
-    const port = 30000 + Math.floor(Math.random() * 20000)
+    const port = await freePort()
     child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'start'], {
       env: {
         PATH: process.env.PATH,
