@@ -34,6 +34,8 @@ export interface TokenLease {
   lookedUp: boolean
   /** A renewal no longer extends the token: only a new login does. */
   maxTtlReached: boolean
+  /** Uses left when Vault last said (0 = unlimited): such a token dies after a few requests and writes on each. */
+  numUses: number
 }
 
 /** Lease from a login answer. */
@@ -55,6 +57,7 @@ export function leaseFromLogin(res: VaultAuthResponse, sentAt: number): TokenLea
     verifiedAt: sentAt,
     lookedUp: false,
     maxTtlReached: false,
+    numUses: a.num_uses,
   }
 }
 
@@ -75,6 +78,7 @@ export function seedLease(token: string, now: number): TokenLease {
     verifiedAt: now,
     lookedUp: false,
     maxTtlReached: false,
+    numUses: 0,
   }
 }
 
@@ -95,6 +99,7 @@ export function leaseFromLookup(previous: TokenLease, d: TokenLookupData, sentAt
     period: d.period ?? 0,
     verifiedAt: sentAt,
     lookedUp: true,
+    numUses: d.num_uses ?? previous.numUses,
   }
 }
 
@@ -126,6 +131,7 @@ export function leaseFromSecret(res: VaultReadResponse, sentAt: number): TokenLe
     verifiedAt: sentAt,
     lookedUp: true,
     maxTtlReached: false,
+    numUses: 0,
   }
 }
 

@@ -37,6 +37,10 @@ export interface SessionState {
   lookupRetryAt: number
   /** When the latest gate was set (ms): a clock that is now earlier than this stepped back. */
   gatesSetAt: number
+  /** Tokens in a row that Vault refused while young (fresh from their login): a login that does not hold. */
+  youngDeaths: number
+  /** Uses of the current token spent since Vault last said how many it has (`lease.numUses`; 0 = unlimited). */
+  usesSpent: number
   loginFailures: number
   renewFailures: number
   lastLoginError?: Error
@@ -55,6 +59,8 @@ export const initialState = (): SessionState => ({
   renewRetryAt: 0,
   lookupRetryAt: 0,
   gatesSetAt: 0,
+  youngDeaths: 0,
+  usesSpent: 0,
   loginFailures: 0,
   renewFailures: 0,
   lookupDenied: false,
@@ -100,6 +106,16 @@ function expired(lease: TokenLease, now: number, p: TokenPolicy): boolean {
   return remainingSeconds(lease, now) <= p.expirySkewSeconds
 }
 
+/** A token with a use limit whose uses are all spent is dead, whatever its TTL: Vault revoked it at its last use. */
+function usedUp(s: SessionState, lease: TokenLease): boolean {
+  return lease.numUses > 0 && s.usesSpent >= lease.numUses
+}
+
+/** One use of a use-limited token handed out (a read, a renewal): counted before it is sent, so none goes out dead. */
+export function spendUse(s: SessionState): SessionState {
+  return s.lease && s.lease.numUses > 0 ? { ...s, usesSpent: s.usesSpent + 1 } : s
+}
+
 function renewable(s: SessionState, lease: TokenLease): boolean {
   return lease.renewable && !lease.maxTtlReached && !s.renewDenied
 }
@@ -124,13 +140,14 @@ export function rebaseGates(s: SessionState, now: number): SessionState {
 export function decide(state: SessionState, now: number, p: TokenPolicy, a: Abilities = { canLogin: true }, done: Done = {}): Decision {
   const s = rebaseGates(state, now)
   const lease = s.lease
-  if (!lease || expired(lease, now, p)) {
+  if (!lease || expired(lease, now, p) || usedUp(s, lease)) {
     if (!a.canLogin) return { action: 'unavailable' }
     if (done.login || now < s.loginRetryAt) return { action: 'backoff', retryAt: Math.max(s.loginRetryAt, now) }
     return { action: 'login', reason: lease ? 'expired' : (s.lostReason ?? 'first') }
   }
-  // A token fresh from this refresh's login needs no lookup, even with lookups before every read.
-  if (!done.lookup && !done.login && !s.lookupDenied && now >= s.lookupRetryAt) {
+  // A token fresh from this refresh's login needs no lookup, even with lookups before every read; nor does a token
+  // with a use limit (a lookup would spend one of its few uses, and it lives only a few requests anyway).
+  if (!done.lookup && !done.login && !s.lookupDenied && lease.numUses === 0 && now >= s.lookupRetryAt) {
     // A seed token (VAULT_TOKEN, a preset token): learn its lease before anything else.
     if (!lease.lookedUp && lease.origin === 'seed') return { action: 'lookup', reason: 'unverified' }
     // A clock that stepped backwards (now < verifiedAt) makes the cached age meaningless: verify.
@@ -163,11 +180,11 @@ export function dueActions(state: SessionState, now: number, p: TokenPolicy, a: 
   const lease = s.lease
   const due: Due[] = []
   const login = (at: number) => a.canLogin && due.push({ at: Math.max(at, s.loginRetryAt, now), action: 'login' })
-  if (!lease || expired(lease, now, p)) {
+  if (!lease || expired(lease, now, p) || usedUp(s, lease)) {
     login(now)
     return due
   }
-  if (!s.lookupDenied) {
+  if (!s.lookupDenied && lease.numUses === 0) {
     const at = (!lease.lookedUp && lease.origin === 'seed') || now < lease.verifiedAt ? now : lease.verifiedAt + p.lookupIntervalMs
     due.push({ at: Math.max(at, s.lookupRetryAt, now), action: 'lookup' })
   }
@@ -217,17 +234,49 @@ function drop(s: SessionState, reason: LoginReason): SessionState {
   return { ...s, lease: undefined, lostReason: reason }
 }
 
-export function afterLookup(s: SessionState, lease: TokenLease, outcome: Outcome<TokenLookupData>, sentAt: number, p: TokenPolicy): { state: SessionState; result: LookupResult } {
+/**
+ * A token Vault refuses younger than this (ms) died young: something refuses every fresh token (a load balancer that
+ * sends reads to another cluster, a role whose tokens have a few uses). One such death is a revocation and is
+ * replaced at once; from the second in a row the next login waits its backoff, or a login every poll would follow.
+ */
+function youngWithin(p: TokenPolicy): number {
+  return Math.max(p.lookupIntervalMs, 60_000)
+}
+
+/** A read with the token succeeded: whatever refused young tokens before does not any more. */
+export function afterReadOk(s: SessionState): SessionState {
+  return s.youngDeaths === 0 ? s : { ...s, youngDeaths: 0 }
+}
+
+/** The state after Vault said `lease` is dead, counting the death if the token was young. */
+function dead(s: SessionState, lease: TokenLease, at: number, p: TokenPolicy, random: () => number): SessionState {
+  const next = drop(s, deadReason(lease, at, p))
+  if (lease.origin !== 'login' || at - lease.issueTime >= youngWithin(p)) return { ...next, youngDeaths: 0 }
+  const deaths = s.youngDeaths + 1
+  if (deaths < 2) return { ...next, youngDeaths: deaths }
+  // A misconfiguration, not an outage: the 5 min cap of a refused login.
+  const delay = backoffDelay(deaths - 1, random, LOGIN_BACKOFF)
+  return { ...next, youngDeaths: deaths, loginRetryAt: Math.max(s.loginRetryAt, at + delay), gatesSetAt: Math.max(s.gatesSetAt, at) }
+}
+
+export function afterLookup(
+  s: SessionState,
+  lease: TokenLease,
+  outcome: Outcome<TokenLookupData>,
+  sentAt: number,
+  p: TokenPolicy,
+  random: () => number = Math.random,
+): { state: SessionState; result: LookupResult } {
   if (s.lease !== lease) return { state: s, result: outcome.ok ? 'success' : 'failure' }
-  if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0 }, result: 'success' }
+  if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0, usesSpent: 0 }, result: 'success' }
   switch (kindOf(outcome.error)) {
     case 'invalid_token':
-      return { state: drop(s, deadReason(lease, sentAt, p)), result: 'invalid' }
+      return { state: dead(s, lease, sentAt, p, random), result: 'invalid' }
     case 'permission_denied':
       // One wording for "no default policy" and (on old Vault) "dead token". A token never looked up yet and alive
       // by its login lease is the first case: every token of a role without `default` is denied from its first lookup.
       if (!lease.lookedUp && !expired(lease, sentAt, p)) return { state: { ...s, lookupDenied: true }, result: 'denied' }
-      return { state: drop(s, deadReason(lease, sentAt, p)), result: 'invalid' }
+      return { state: dead(s, lease, sentAt, p, random), result: 'invalid' }
     default:
       // Vault unreachable or unwell: keep the token while it is valid; retry after one lookup interval, not per caller.
       return { state: { ...s, lookupRetryAt: sentAt + Math.max(p.lookupIntervalMs, 1_000), gatesSetAt: Math.max(s.gatesSetAt, sentAt) }, result: 'failure' }
@@ -306,7 +355,7 @@ export function afterLogin(
 }
 
 function adoptNew(s: SessionState, lease: TokenLease): SessionState {
-  return { ...s, lease, lostReason: undefined, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, loginFailures: 0, renewFailures: 0, lastLoginError: undefined }
+  return { ...s, lease, lostReason: undefined, loginRetryAt: 0, renewRetryAt: 0, lookupRetryAt: 0, loginFailures: 0, renewFailures: 0, lastLoginError: undefined, usesSpent: 0 }
 }
 
 function afterFailedLogin(s: SessionState, error: unknown, now: number, random: () => number): { state: SessionState; retryInMs: number } {
@@ -465,9 +514,16 @@ export function judgeDeniedRead(s: SessionState, lease: TokenLease, kind: 'inval
  * lookup-self denial may itself have been the token's death (old Vault words both alike): the next token is asked
  * again, once, instead of marking the role as one that can never look itself up.
  */
-export function afterDeadRead(s: SessionState, lease: TokenLease, kind: 'invalid_token' | 'permission_denied', now: number, p: TokenPolicy): SessionState {
+export function afterDeadRead(
+  s: SessionState,
+  lease: TokenLease,
+  kind: 'invalid_token' | 'permission_denied',
+  now: number,
+  p: TokenPolicy,
+  random: () => number = Math.random,
+): SessionState {
   if (s.lease?.token !== lease.token) return s
-  const next = drop(s, deadReason(lease, now, p))
+  const next = dead(s, lease, now, p, random)
   return kind === 'permission_denied' && s.lookupDenied ? { ...next, deniedReadLoginAt: now, lookupDenied: false } : next
 }
 

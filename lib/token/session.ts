@@ -12,6 +12,7 @@ import { remainingSeconds, seedLease, type TokenLease } from './lease.js'
 import {
   type Abilities,
   afterDeadRead,
+  afterReadOk,
   afterLogin,
   afterLookup,
   afterRenewal,
@@ -21,6 +22,7 @@ import {
   type Done,
   initialState,
   rebaseGates,
+  spendUse,
   judgeDeniedRead,
   type LoginReason,
   type LookupResult,
@@ -35,7 +37,7 @@ import {
 export type { Identity } from './errors.js'
 export type { LookupResult, RenewalResult } from './policy.js'
 export type LoginResult = 'success' | 'failure'
-export type WarningCode = 'threshold_above_ttl' | 'static_token_expiring' | 'self_denied'
+export type WarningCode = 'threshold_above_ttl' | 'static_token_expiring' | 'self_denied' | 'limited_uses'
 
 /** Where a session's tokens come from, seen from the token layer (auth methods live above it). */
 export interface TokenSource {
@@ -166,10 +168,12 @@ export class TokenSession {
   }
 
   private async useToken<T>(path: string, fn: (token: string) => Promise<T>): Promise<T> {
-    const lease = await this.acquire()
+    const lease = await this.reserve(await this.acquire())
     const sentAt = this.deps.clock.now()
     try {
-      return await fn(lease.token)
+      const value = await fn(lease.token)
+      this.current = afterReadOk(this.current)
+      return value
     } catch (err) {
       if (!(err instanceof VaultRequestError) || (err.kind !== 'invalid_token' && err.kind !== 'permission_denied')) throw err
       let verdict = judgeDeniedRead(this.current, lease, err.kind, sentAt)
@@ -180,10 +184,28 @@ export class TokenSession {
         if (verdict === 'confirm') verdict = 'policy'
       }
       if (verdict === 'policy') throw new PolicyDeniedError(this.identity, path, this.current.lease?.policies ?? lease.policies)
-      this.adopt(afterDeadRead(this.current, lease, err.kind, this.deps.clock.now(), this.deps.policy))
-      const fresh = await this.obtain()
-      return fn(fresh.token)
+      this.adopt(afterDeadRead(this.current, lease, err.kind, this.deps.clock.now(), this.deps.policy, this.deps.random))
+      const fresh = await this.reserve(await this.obtain())
+      const value = await fn(fresh.token)
+      this.current = afterReadOk(this.current)
+      return value
     }
+  }
+
+  /**
+   * A use of a use-limited token, taken before the read is sent (synchronously, so concurrent callers cannot both take
+   * the last one): when none is left, a new token. Tokens without a limit pass through untouched.
+   */
+  private async reserve(lease: TokenLease): Promise<TokenLease> {
+    // Each round either takes a use or has the policy log in (single flight); callers in one poll are few.
+    for (let round = 0; lease.numUses > 0 && round < 3; round++) {
+      if (this.current.lease === lease && this.current.usesSpent < lease.numUses) {
+        this.current = spendUse(this.current)
+        return lease
+      }
+      lease = await this.obtain()
+    }
+    return lease
   }
 
   /**
@@ -268,14 +290,16 @@ export class TokenSession {
   private async lookup(sentAt: number): Promise<void> {
     const lease = this.current.lease!
     const outcome = await attempt(this.identity, () => this.vault.lookupSelf(lease.token))
-    const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy)
+    const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy, this.deps.random)
     this.adopt(state)
     this.deps.events.lookup(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
     if (result === 'denied') this.warnSelfDenied(lease, 'look themselves up')
+    if (state.lease) this.warnLimitedUses(state.lease)
   }
 
   private async renew(sentAt: number): Promise<void> {
     const lease = this.current.lease!
+    this.current = spendUse(this.current)
     const outcome = await attempt(this.identity, () => this.vault.renewSelf(lease.token, renewalIncrement(lease, this.abilities)))
     const { state, result } = afterRenewal(this.current, lease, outcome, sentAt, this.deps.policy, this.abilities, this.deps.random)
     this.adopt(state)
@@ -299,6 +323,7 @@ export class TokenSession {
     }
     const lease = state.lease!
     this.deps.events.login(this.identity, 'success', reason, lease)
+    this.warnLimitedUses(lease)
     const threshold = this.deps.policy.renewThresholdSeconds
     if (thresholdMisconfigured(lease, threshold)) {
       this.warnOnce('threshold_above_ttl', lease,
@@ -329,6 +354,14 @@ export class TokenSession {
     this.warnOnce('self_denied', lease,
       `tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} cannot ${what}: ` +
         `no default policy; ${this.abilities.canLogin ? 'logging in once per TTL instead' : 'using it until Vault refuses it'}`)
+  }
+
+  /** A token with a use limit dies after a few requests and writes its use count on each: no cache can help it. */
+  private warnLimitedUses(lease: TokenLease): void {
+    if (lease.numUses <= 0) return
+    this.warnOnce('limited_uses', lease,
+      `tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} are limited to ${lease.numUses} uses ` +
+        `(token_num_uses): each request spends one and writes to Vault's storage, and a new login follows the last; set token_num_uses=0 on the role`)
   }
 
   private warnOnce(code: WarningCode, lease: TokenLease, detail: string): void {

@@ -15,6 +15,8 @@ export interface VaultAuth {
   renewable: boolean
   token_type: 'service' | 'batch'
   metadata: Record<string, string>
+  /** Uses the token has (0 = unlimited): every request spends one, and the last use kills it. */
+  num_uses: number
 }
 
 export interface VaultAuthResponse {
@@ -34,6 +36,7 @@ export interface TokenLookupData {
   renewable?: boolean
   ttl: number
   type?: 'service' | 'batch'
+  num_uses?: number
 }
 
 /** A secret read: its data and, for dynamic secrets, its lease. */
@@ -119,6 +122,7 @@ function authResponse(body: unknown, operation: VaultOperation, path: string): V
       renewable: s.boolean(a.renewable, 'auth.renewable')!,
       token_type: type,
       metadata: Object.fromEntries(Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === 'string')),
+      num_uses: s.seconds(a.num_uses, 'auth.num_uses', true) ?? 0,
     },
     warnings: s.warnings(top.warnings),
   }
@@ -140,6 +144,7 @@ function lookupData(body: unknown, path: string): TokenLookupData {
     renewable: s.boolean(d.renewable, 'data.renewable', true),
     ttl: s.seconds(d.ttl, 'data.ttl')!,
     type: s.tokenType(d.type, 'data.type'),
+    num_uses: s.seconds(d.num_uses, 'data.num_uses', true),
   }
 }
 

@@ -11,7 +11,7 @@ const id: Identity = { key: 'k', method: 'kubernetes', mount: 'kubernetes', role
 const clock = new ManualClock(1_000_000)
 const lease = (leftSeconds: number, over: Partial<TokenLease> = {}): TokenLease => ({
   token: 't', origin: 'login', accessor: 'a', policies: [], renewable: true, type: 'service', expireTime: clock.now() + leftSeconds * 1000,
-  issueTime: clock.now() - 10_000, creationTtl: 20, explicitMaxTtl: 0, period: 0, verifiedAt: clock.now(), lookedUp: true, maxTtlReached: false, ...over,
+  issueTime: clock.now() - 10_000, creationTtl: 20, explicitMaxTtl: 0, period: 0, verifiedAt: clock.now(), lookedUp: true, maxTtlReached: false, numUses: 0, ...over,
 })
 
 /** One poll's events, as the backend reports them, and the line the demo prints for them. */

@@ -71,6 +71,21 @@ describe('scenario: real Vault rules (stricter dev Vault)', function () {
     })
   }
 
+  it('a role whose tokens have 3 uses: warned once; each use counted, so no request ever goes out with a spent token', async () => {
+    h = await harness({ roles: { limited: { token_ttl: '1h', token_num_uses: 3 } }, perRole: 4, transport: 'in-process' })
+    const failed = await h.run(5 * M)
+    const c = h.dev.counters()
+    assert.equal(failed, 0, 'failed reads')
+    // A reviewer measured 74 requests with a dead token (and 45 logins) in 30 polls before: uses were not counted.
+    assert.equal(c.deadTokenRequests.length, 0, 'requests with a spent token')
+    // 30 polls x 4 reads, 3 reads per token, no lookup-self (it would spend a use): the floor for such a role.
+    assert.equal(c.requests.read, 120)
+    assert.equal(c.requests.lookup, 0)
+    assert.equal(c.requests.login, 40)
+    assert.equal(await metric(h, 'kes_vault_token_warnings_total', { code: 'limited_uses', role: 'limited' }), 1)
+    assert.equal(h.lines.filter((l) => l.includes('are limited to 3 uses (token_num_uses)')).length, 1)
+  })
+
   it('a policy denial on one path of that role costs at most one confirming login, whatever the wording', async () => {
     h = await harness({ roles: { hardened: { token_ttl: '1h', token_no_default_policy: true } }, perRole: 2, transport: 'in-process', errorWording: 'old' })
     assert.equal(await h.run(M), 0)

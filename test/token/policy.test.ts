@@ -36,13 +36,13 @@ const staticToken = { canLogin: false }
 function lease(over: Partial<TokenLease> = {}): TokenLease {
   return {
     token: 't', origin: 'login', accessor: 'a', policies: [], renewable: true, type: 'service', expireTime: T0 + 3600_000, issueTime: T0,
-    creationTtl: 3600, explicitMaxTtl: 0, period: 0, verifiedAt: T0, lookedUp: true, maxTtlReached: false, ...over,
+    creationTtl: 3600, explicitMaxTtl: 0, period: 0, verifiedAt: T0, lookedUp: true, maxTtlReached: false, numUses: 0, ...over,
   }
 }
 const state = (l?: TokenLease, over: Partial<SessionState> = {}): SessionState => ({ ...initialState(), lease: l, ...over })
 const err = (kind: VaultErrorKind, status?: number) => new VaultRequestError('renew', kind, status, 'auth/token/renew-self', kind)
 const auth = (leaseDuration: number, warnings: string[] = []): VaultAuthResponse => ({
-  auth: { client_token: 'new', accessor: 'b', policies: ['default'], lease_duration: leaseDuration, renewable: true, token_type: 'service', metadata: {} },
+  auth: { client_token: 'new', accessor: 'b', policies: ['default'], lease_duration: leaseDuration, renewable: true, token_type: 'service', metadata: {}, num_uses: 0 },
   warnings,
 })
 const never = () => 1
@@ -246,6 +246,18 @@ describe('token policy (pure)', () => {
       assert.equal(d.loginRetryAt - T0, 30_000)
       const quota = afterLogin(state(), { ok: false, error: new VaultRequestError('login', 'rate_limited', 429, 'auth/kubernetes/login', 'quota', 60) }, T0, () => 1)
       assert.equal(quota.state.loginRetryAt - T0, 60_000, 'Retry-After wins over the shorter backoff step')
+    })
+
+    it('a token refused while young, twice in a row, sends the next login into its backoff (no login every poll)', () => {
+      const young = (token: string, at: number) => lease({ token, issueTime: at, verifiedAt: at, expireTime: at + 3600_000 })
+      const first = afterDeadRead(state(young('t1', T0)), young('t1', T0), 'invalid_token', T0 + 10, policy, () => 1)
+      assert.equal(first.youngDeaths, 1)
+      assert.deepEqual(decide(first, T0 + 10, policy), { action: 'login', reason: 'revoked' }, 'one death: replaced at once')
+      const second = afterDeadRead({ ...first, lease: young('t2', T0 + 20) }, young('t2', T0 + 20), 'invalid_token', T0 + 30, policy, () => 1)
+      assert.equal(second.youngDeaths, 2)
+      assert.deepEqual(decide(second, T0 + 30, policy), { action: 'backoff', retryAt: T0 + 1_030 })
+      const old = lease({ token: 't3', issueTime: T0 - 3600_000 })
+      assert.equal(afterDeadRead({ ...second, lease: old }, old, 'invalid_token', T0, policy).youngDeaths, 0, 'an old token\'s death resets the count')
     })
 
     it('a denied read: dead on "invalid token"; a policy denial once Vault confirmed the token; at most one login where lookups are denied', () => {
