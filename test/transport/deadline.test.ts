@@ -9,7 +9,7 @@ import type http from 'node:http'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, closeListeners, devVault, type Listener, listen, spec, timed, until } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, type Listener, listen, spec, timed, until } from './support.js'
 
 const TIMEOUT = 300
 /** Scheduling slack on a loaded CI machine; a hang would exceed any of these by far. */
@@ -19,13 +19,7 @@ describe('transport: one deadline per request, from send to last byte', function
   this.timeout(10_000)
   let backend: VaultBackend | undefined
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   /** Answers nothing while `hang.on`; otherwise forwards to the dev Vault. */
   async function silentVault(clock: ManualClock, hang: { on: boolean; only?: string }): Promise<Listener> {

@@ -2,16 +2,12 @@
 import assert from 'node:assert/strict'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { build, closeListeners, devVault, listen } from './support.js'
+import { build, tearDown, devVault, listen } from './support.js'
 
 describe('transport: an answer nested too deeply', function () {
   this.timeout(20_000)
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   it('fails that read with an error that names the key; the token is kept and the next read works', async () => {
     const clock = new ManualClock()

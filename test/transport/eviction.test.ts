@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, closeListeners, devVault, type Listener, listen, pollRoles, spec, until } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, type Listener, listen, pollRoles, spec, until } from './support.js'
 
 const ROLES = Array.from({ length: 50 }, (_, i) => `role${i}`)
 const CACHE = 3
@@ -16,13 +16,7 @@ describe('transport: eviction and idle identities', function () {
   let backend: VaultBackend | undefined
   let dev: DevVault | undefined
   let clock: ManualClock
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   /** A front that samples the dev Vault's live tokens as each request arrives. */
   async function sampled(): Promise<{ front: Listener; maxLive: () => number }> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, closeListeners, devVault, listen, spec, timed } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, listen, spec, timed } from './support.js'
 
 const auth = (fields: Record<string, unknown>) => JSON.stringify({ auth: { client_token: 'hvs.fake', accessor: 'a', policies: ['app'], lease_duration: 3600, renewable: true, ...fields } })
 
@@ -26,13 +26,7 @@ describe('transport: a malformed login answer', function () {
   this.timeout(10_000)
   let backend: VaultBackend | undefined
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   for (const how of BUILDERS) {
     for (const a of ANSWERS) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, type BuildOptions, build, type Builder, closeListeners, devVault, listen, spec, timed } from './support.js'
+import { b64, type BuildOptions, build, type Builder, tearDown, devVault, listen, spec, timed } from './support.js'
 
 const NS = 'team-a'
 
@@ -29,13 +29,7 @@ describe('transport: the Vault namespace on every request', function () {
   this.timeout(10_000)
   let backend: VaultBackend | undefined
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   for (const shape of SHAPES) {
     it(`${shape.name}: login, lookup, renew, read and revoke all carry X-Vault-Namespace`, async () => {

@@ -9,7 +9,7 @@ import diagnostics from 'node:diagnostics_channel'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import { type NodeVaultClient, readNodeVaultClient } from '../../lib/vault/node-vault.js'
-import { build, type Builder, closeListeners, json, listen, NODE_VAULTS, spec, timed } from './support.js'
+import { build, type Builder, tearDown, json, listen, NODE_VAULTS, spec, timed } from './support.js'
 
 /** Sets `env` (undefined deletes) around `fn`, and puts the environment back after it settles. */
 async function withEnv<T>(env: Record<string, string | undefined>, fn: () => T | Promise<T>): Promise<T> {
@@ -48,11 +48,7 @@ const warnings = (lines: string[]) => lines.map((l) => JSON.parse(l) as { level:
 describe('transport: the node-vault client KES hands in', function () {
   this.timeout(10_000)
   let backend: VaultBackend | undefined
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-  })
+  afterEach(tearDown)
 
   for (const { version, make } of NODE_VAULTS) {
     describe(`node-vault ${version}`, () => {

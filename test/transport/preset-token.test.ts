@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, build, closeListeners, devVault, listen, spec } from './support.js'
+import { b64, build, tearDown, devVault, listen, spec } from './support.js'
 
 describe('transport: a token preset on the node-vault client', function () {
   this.timeout(10_000)
@@ -27,13 +27,7 @@ describe('transport: a token preset on the node-vault client', function () {
     preset = ((await res.json()) as { auth: { client_token: string } }).auth.client_token
     dev.resetCounters()
   })
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   const read = () => backend!.getSecretManifestData(spec('secret/data/app/db'))
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, closeListeners, devVault, JWT, type Listener, listen, spec, timed } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, JWT, type Listener, listen, spec, timed } from './support.js'
 
 describe('transport: redirects stay inside the configured Vault cluster', function () {
   this.timeout(10_000)
@@ -21,13 +21,7 @@ describe('transport: redirects stay inside the configured Vault cluster', functi
     // The other origin: it records, then serves as Vault would (it forwards to the dev Vault).
     elsewhere = await listen(() => false, dev.address)
   })
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   /** VAULT_ADDR: answers `status` with a Location on `elsewhere` for `method`; serves everything else itself. */
   const redirector = (status: number, method: string) =>

@@ -6,18 +6,14 @@ import assert from 'node:assert/strict'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
 import { laneOf } from '../../lib/vault/transport.js'
-import { BUILDERS, build, closeListeners, devVault, json, listen, pollRoles } from './support.js'
+import { BUILDERS, build, tearDown, devVault, json, listen, pollRoles } from './support.js'
 
 const S = 1000
 
 describe('transport: Retry-After is bounded and scoped to its mount', function () {
   this.timeout(20_000)
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   it('a lane is the secret mount, or the auth mount', () => {
     assert.equal(laneOf('secret/data/team-a/db'), 'secret')

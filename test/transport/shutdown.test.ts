@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, closeListeners, devVault, JWT, type Listener, listen, spec, timed, until } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, JWT, type Listener, listen, spec, timed, until } from './support.js'
 
 const TIMEOUT = 400
 
@@ -23,13 +23,7 @@ describe('transport: close()', function () {
     dev.putSecret('secret', 'app/other', { password: 'pw-other' })
     front = await listen(() => false, dev.address)
   })
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   const read = (key = 'secret/data/app/db') => backend!.getSecretManifestData(spec(key))
 

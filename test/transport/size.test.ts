@@ -7,7 +7,7 @@ import type http from 'node:http'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { BUILDERS, build, closeListeners, devVault, listen, spec, timed, until } from './support.js'
+import { BUILDERS, build, tearDown, devVault, listen, spec, timed, until } from './support.js'
 
 const TEN_MB = 10 * 1024 * 1024
 const CHUNK = Buffer.alloc(64 * 1024, 0x20)
@@ -16,13 +16,7 @@ describe('transport: a bound on the answer size', function () {
   this.timeout(20_000)
   let backend: VaultBackend | undefined
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await backend?.close({ revoke: false })
-    backend = undefined
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   /** A 10 MB JSON answer written chunk by chunk as the client takes it (the server never holds it whole). */
   function tenMegabytes(res: http.ServerResponse, declared: boolean, sent: { bytes: number; peak: number }): true {

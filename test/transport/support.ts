@@ -110,9 +110,19 @@ export async function listen(handle: Handler = () => false, forward?: string): P
   return listener
 }
 
-/** Close every listener still open (afterEach), so mocha exits. */
-export async function closeListeners(): Promise<void> {
+const built = new Set<VaultBackend>()
+const devs = new Set<DevVault>()
+
+/**
+ * afterEach of every transport test: close the backends `build` made (without revoking), every listener still open
+ * and the dev Vaults `devVault` started, so one test's sockets and timers never reach the next and mocha exits.
+ */
+export async function tearDown(): Promise<void> {
+  await Promise.all([...built].map((b) => b.close({ revoke: false })))
+  built.clear()
   await Promise.all([...open].map((l) => l.close()))
+  await Promise.all([...devs].map((d) => d.close()))
+  devs.clear()
 }
 
 export function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
@@ -189,6 +199,7 @@ export function build(how: Builder, endpoint: string, o: BuildOptions = {}): Bui
       ...common,
       ...settings,
     })
+    built.add(backend)
     return { backend, clock, lines }
   }
   const env: Record<string, string> = { VAULT_ADDR: endpoint, LOG_LEVEL: 'silent' }
@@ -197,7 +208,9 @@ export function build(how: Builder, endpoint: string, o: BuildOptions = {}): Bui
     if (!name) throw new Error(`test support: no environment variable mapped for ${k}`)
     env[name] = Array.isArray(v) ? v.join(',') : String(v)
   }
-  return { backend: createVaultBackend(env, common), clock, lines }
+  const backend = createVaultBackend(env, common)
+  built.add(backend)
+  return { backend, clock, lines }
 }
 
 export const spec = (key: string, role = 'app') => ({ spec: { vaultRole: role, data: [{ key, name: 'password', property: 'password' }] } })
@@ -217,6 +230,7 @@ export async function timed<T>(work: Promise<T>): Promise<{ ms: number; value?: 
 /** A dev Vault on `clock` with a kubernetes mount, and for each role a policy reading `secret/data/<role>/` and a secret. */
 export async function devVault(clock: ManualClock, roles: Record<string, { token_ttl?: string | number; token_max_ttl?: string | number }> = { app: { token_ttl: '1h' } }, where: InNamespace = {}): Promise<DevVault> {
   const dev = await startDevVault({ clock })
+  devs.add(dev)
   if (where.namespace) dev.enableKv('secret', 2, where)
   dev.enableKubernetesAuth('kubernetes', where)
   for (const [role, input] of Object.entries(roles)) {

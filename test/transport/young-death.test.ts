@@ -5,16 +5,12 @@
 import assert from 'node:assert/strict'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { build, closeListeners, devVault, json, listen } from './support.js'
+import { build, tearDown, devVault, json, listen } from './support.js'
 
 describe('transport: tokens refused as soon as they are issued', function () {
   this.timeout(20_000)
   let dev: DevVault | undefined
-  afterEach(async () => {
-    await closeListeners()
-    await dev?.close()
-    dev = undefined
-  })
+  afterEach(tearDown)
 
   it('30 polls in which every read says "invalid token": logins back off (5 min cap), not 31; the first death is retried at once', async () => {
     const clock = new ManualClock()
