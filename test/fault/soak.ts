@@ -21,24 +21,11 @@ import { type TokenRequestApi, TokenRequestJwtCache } from '../../lib/kubernetes
 import { createLogger } from '../../lib/log.js'
 import { TokenUnavailableError } from '../../lib/token/errors.js'
 import type { Clock } from '../../lib/types.js'
+import { prng } from '../support/prng.js'
 
 export const S = 1000
 export const M = 60_000
 export const H = 3_600_000
-
-// ---- seeded randomness ---------------------------------------------------------------------------------------
-
-/** mulberry32: small, fast, good enough to place faults; the same seed replays the same run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // ---- roles ---------------------------------------------------------------------------------------------------
 

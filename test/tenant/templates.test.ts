@@ -7,6 +7,7 @@ import { SpecError } from '../../lib/backend/errors.js'
 import { buildSecretManifest, renderTemplate, substitutePlaceholders, TEMPLATE_MAX_CHARACTERS, TEMPLATE_MAX_DEPTH } from '../../lib/poller/secret-manifest.js'
 import type { ExternalSecret } from '../../lib/poller/types.js'
 import { b64 } from './world.js'
+import { prng } from '../support/prng.js'
 
 /** The substitution as it was (a global regex with a lazy bracketed key): the oracle for equivalence. */
 const OLD = /<%=\s*data(?:\.([A-Za-z_$][\w$]*)|\[\s*(['"])(.*?)\2\s*\])\s*%>/g
@@ -15,18 +16,6 @@ const oldSubstitute = (v: string, data: Record<string, string>) =>
     const key = dotKey ?? bracketKey ?? ''
     return Object.prototype.hasOwnProperty.call(data, key) ? data[key]! : whole
   })
-
-/** mulberry32: the same inputs on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const es = (template: unknown, data: unknown[] = []): ExternalSecret => ({
   apiVersion: 'kubernetes-client.io/v1',
