@@ -361,12 +361,13 @@ function adoptNew(s: SessionState, lease: TokenLease): SessionState {
 function afterFailedLogin(s: SessionState, error: unknown, now: number, random: () => number): { state: SessionState; retryInMs: number } {
   const e = error instanceof Error ? error : new Error(String(error))
   const failures = s.loginFailures + 1
-  // Vault's Retry-After (rate-limit quota) wins over our own, shorter backoff step.
+  // Vault's Retry-After (a rate-limit quota; the transport caps it at 5 min) says when to come back, and replaces
+  // our own step, as go-retryablehttp's DefaultBackoff (Vault's Go client) does: a quota that lifts is met at once.
   const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
   // Only a refusal by a healthy Vault (bad role, rejected JWT) waits up to 5 min. Vault down, or no credential yet
   // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
   const refusedByVault = e instanceof VaultRequestError && !e.transient
-  const delay = Math.max(backoffDelay(failures, random, refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF), retryAfterMs)
+  const delay = retryAfterMs || backoffDelay(failures, random, refusedByVault ? LOGIN_BACKOFF : TRANSIENT_LOGIN_BACKOFF)
   return { state: { ...s, loginFailures: failures, loginRetryAt: now + delay, gatesSetAt: Math.max(s.gatesSetAt, now), lastLoginError: e }, retryInMs: delay }
 }
 

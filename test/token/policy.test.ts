@@ -246,6 +246,12 @@ describe('token policy (pure)', () => {
       assert.equal(d.loginRetryAt - T0, 30_000)
       const quota = afterLogin(state(), { ok: false, error: new VaultRequestError('login', 'rate_limited', 429, 'auth/kubernetes/login', 'quota', 60) }, T0, () => 1)
       assert.equal(quota.state.loginRetryAt - T0, 60_000, 'Retry-After wins over the shorter backoff step')
+      // A quota that lifts is met when Vault said, not at the end of a backoff grown while it held.
+      let held = state()
+      for (let i = 0; i < 8; i++) held = afterLogin(held, { ok: false, error: new Error('connect ECONNREFUSED') }, T0, () => 1).state
+      assert.equal(held.loginRetryAt - T0, 30_000)
+      const lifted = afterLogin(held, { ok: false, error: new VaultRequestError('login', 'rate_limited', 429, 'auth/kubernetes/login', 'quota', 5) }, T0, () => 1)
+      assert.equal(lifted.state.loginRetryAt - T0, 5_000, 'Retry-After replaces the 30 s step, as go-retryablehttp does')
     })
 
     it('a token refused while young, twice in a row, sends the next login into its backoff (no login every poll)', () => {
