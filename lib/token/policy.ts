@@ -362,7 +362,8 @@ function afterFailedLogin(s: SessionState, error: unknown, now: number, random: 
   const e = error instanceof Error ? error : new Error(String(error))
   const failures = s.loginFailures + 1
   // Vault's Retry-After (a rate-limit quota; the transport caps it at 5 min) says when to come back, and replaces
-  // our own step, as go-retryablehttp's DefaultBackoff (Vault's Go client) does: a quota that lifts is met at once.
+  // our own step, as go-retryablehttp's DefaultBackoff and RateLimitLinearJitterBackoff do: a quota that lifts is met
+  // at once.
   const retryAfterMs = e instanceof VaultRequestError && e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : 0
   // Only a refusal by a healthy Vault (bad role, rejected JWT) waits up to 5 min. Vault down, or no credential yet
   // (the JWT source failed, so nothing reached Vault): retry within 30 s, so Secrets recover soon after.
