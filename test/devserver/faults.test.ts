@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import nodeVault from 'node-vault'
 import type { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { HOUR, appVault, call, loginApp } from './helpers.js'
+import { appVault, call, loginApp } from './helpers.js'
 
 /** The error node-vault (axios) rejects with, or the Vault error it raises. */
 async function failure(p: Promise<unknown>): Promise<{ status?: number; body?: unknown; code?: string }> {
