@@ -7,7 +7,7 @@ export const LOOKUP_RESULTS = ['success', 'failure', 'invalid', 'denied'] as con
 export const RENEWAL_RESULTS = ['success', 'capped', 'failure', 'not_renewable', 'denied'] as const
 export const LOGIN_RESULTS = ['success', 'failure'] as const
 export const LOGIN_REASONS = ['first', 'expired', 'revoked', 'max_ttl', 'not_renewable', 'self_denied'] as const
-export const WARNING_CODES = ['threshold_above_ttl', 'static_token_expiring', 'self_denied', 'limited_uses'] as const
+export const WARNING_CODES = ['threshold_above_ttl', 'skew_above_ttl', 'static_token_expiring', 'self_denied', 'limited_uses'] as const
 export const OPERATIONS = ['login', 'lookup', 'renew', 'revoke', 'read'] as const
 export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'error'] as const
 export const READ_RESULTS = ['success', 'not_found', 'denied', 'failure'] as const
@@ -179,7 +179,7 @@ export class VaultMetrics {
     this.reads = new Counter({ name: 'kes_vault_secret_reads_total', help: 'Secret reads by result', labelNames: ['result'], registers })
     this.warnings = new Counter({
       name: 'kes_vault_token_warnings_total',
-      help: 'Conditions an operator should know, once per identity: threshold_above_ttl, static_token_expiring, self_denied (no default policy: one login per TTL), limited_uses (token_num_uses)',
+      help: 'Conditions an operator should know, once per identity: threshold_above_ttl, skew_above_ttl, static_token_expiring, self_denied (no default policy: one login per TTL), limited_uses (token_num_uses)',
       labelNames: ['mount', 'role', 'code'],
       registers,
       collect,

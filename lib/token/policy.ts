@@ -102,8 +102,20 @@ function hardLimitAt(lease: TokenLease, thresholdSeconds: number): number {
   return lease.explicitMaxTtl ? lease.issueTime + (lease.explicitMaxTtl - thresholdSeconds) * 1000 : Infinity
 }
 
-function expired(lease: TokenLease, now: number, p: TokenPolicy): boolean {
-  return remainingSeconds(lease, now) <= p.expirySkewSeconds
+/**
+ * The skew actually applied to a lease. A skew at or above the lease's own TTL (a token or a database credential
+ * that lives a few seconds, VAULT_TOKEN_EXPIRY_SKEW_SECONDS raised to a minute) would make every grant dead on
+ * arrival: a login or a mint at every read, and the read refused anyway. Fall back to a quarter of the TTL, as
+ * `effectiveThreshold` falls back to half of it.
+ */
+export function effectiveSkew(lease: TokenLease, p: TokenPolicy): number {
+  const ttl = lease.period || lease.creationTtl
+  return ttl > 0 && p.expirySkewSeconds >= ttl ? ttl / 4 : p.expirySkewSeconds
+}
+
+/** Within the skew of its end: a request sent with it could arrive after Vault expired it. */
+export function expired(lease: TokenLease, now: number, p: TokenPolicy): boolean {
+  return remainingSeconds(lease, now) <= effectiveSkew(lease, p)
 }
 
 /** A token with a use limit whose uses are all spent is dead, whatever its TTL: Vault revoked it at its last use. */
@@ -198,7 +210,7 @@ export function dueActions(state: SessionState, now: number, p: TokenPolicy, a: 
       if (limit !== Infinity) login(Math.max(thresholdAt, limit))
     } else login(thresholdAt)
     // Past the skew the token is dead: a login then, whatever the gates said before.
-    login(lease.expireTime - p.expirySkewSeconds * 1000)
+    login(lease.expireTime - effectiveSkew(lease, p) * 1000)
   }
   return due
 }

@@ -10,11 +10,12 @@ import type { Clock } from '../types.js'
 import type { VaultClient, VaultReadResponse } from '../vault/client.js'
 import { VaultRequestError } from '../vault/errors.js'
 import type { Identity } from './errors.js'
-import { remainingSeconds, type RenewalGrant, type TokenLease } from './lease.js'
+import type { RenewalGrant, TokenLease } from './lease.js'
 import {
   afterMint,
   afterRenewal,
   decideLease,
+  expired,
   type Done,
   initialState,
   type LeaseDecision,
@@ -134,7 +135,7 @@ export class SecretLease {
     if (this.retired) return undefined
     this.retired = true
     const lease = this.current.lease
-    return lease && remainingSeconds(lease, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds ? lease : undefined
+    return lease && !expired(lease, this.deps.clock.now(), this.deps.policy) ? lease : undefined
   }
 
   /** The session the lease was last served through (its token revokes the lease). */
@@ -231,7 +232,7 @@ export class SecretLease {
     }
     this.answer = outcome.value.answer
     this.parentToken = used
-    if (old && old.token !== state.lease?.token && remainingSeconds(old, this.deps.clock.now()) > this.deps.policy.expirySkewSeconds) {
+    if (old && old.token !== state.lease?.token && !expired(old, this.deps.clock.now(), this.deps.policy)) {
       this.superseded(this.session, old)
     }
   }
@@ -277,7 +278,7 @@ export class LeaseRevoker {
     const id = session.identity
     const token = session.lease
     const client = this.client()
-    if (!client || !token || remainingSeconds(token, this.deps.clock.now()) <= this.deps.policy.expirySkewSeconds) return false
+    if (!client || !token || expired(token, this.deps.clock.now(), this.deps.policy)) return false
     try {
       await client.revokeLease(token.token, leaseId)
       this.remember(id.key, 'allowed')

@@ -31,13 +31,14 @@ import {
   renewalIncrement,
   type SessionState,
   thresholdMisconfigured,
+  effectiveSkew,
   type TokenPolicy,
 } from './policy.js'
 
 export type { Identity } from './errors.js'
 export type { LookupResult, RenewalResult } from './policy.js'
 export type LoginResult = 'success' | 'failure'
-export type WarningCode = 'threshold_above_ttl' | 'static_token_expiring' | 'self_denied' | 'limited_uses'
+export type WarningCode = 'threshold_above_ttl' | 'skew_above_ttl' | 'static_token_expiring' | 'self_denied' | 'limited_uses'
 
 /** Where a session's tokens come from, seen from the token layer (auth methods live above it). */
 export interface TokenSource {
@@ -324,11 +325,17 @@ export class TokenSession {
     const lease = state.lease!
     this.deps.events.login(this.identity, 'success', reason, lease)
     this.warnLimitedUses(lease)
-    const threshold = this.deps.policy.renewThresholdSeconds
+    const { renewThresholdSeconds: threshold, expirySkewSeconds: skew } = this.deps.policy
+    const ttl = lease.period || lease.creationTtl
     if (thresholdMisconfigured(lease, threshold)) {
       this.warnOnce('threshold_above_ttl', lease,
-        `VAULT_TOKEN_RENEW_THRESHOLD=${threshold} s is not below the token TTL of ${lease.period || lease.creationTtl} s; ` +
+        `VAULT_TOKEN_RENEW_THRESHOLD=${threshold} s is not below the token TTL of ${ttl} s; ` +
           `renewing at half the TTL instead. Lower the threshold or raise the role's token_ttl`)
+    }
+    if (effectiveSkew(lease, this.deps.policy) !== skew) {
+      this.warnOnce('skew_above_ttl', lease,
+        `VAULT_TOKEN_EXPIRY_SKEW_SECONDS=${skew} s is not below the token TTL of ${ttl} s; ` +
+          `a token counts as expired ${ttl / 4} s before its end instead. Lower the skew or raise the role's token_ttl`)
     }
   }
 

@@ -260,6 +260,19 @@ describe('scenario: dynamic secrets over a simulated day (poll 10 s, in-process 
     })
   })
 
+  it('leases no longer than the expiry skew (2 s, or 60 s with a 60 s skew): served, not minted and thrown away', async () => {
+    // A reviewer measured 20 mints and 19 failed reads in 20 polls: each new lease counted as expired on arrival.
+    const brief = dynamicWorld({ db: { default_ttl: '2s', max_ttl: '1h' } })
+    assert.equal(await brief.run(200_000), 0, 'failed reads')
+    assert.equal(brief.dev.leaseCounts().minted, 20, 'a lease lives less than a poll: one mint per poll, shared by both ExternalSecrets')
+    await brief.backend.close({ revoke: false })
+    const minute = dynamicWorld({ db: { default_ttl: '60s', max_ttl: '1h' }, backend: { expirySkewSeconds: 60 } })
+    assert.equal(await minute.run(200_000), 0, 'failed reads')
+    // Counted as expired 15 s before its end, renewed at the 30 s threshold: one mint, a renewal every 30 s.
+    assert.deepEqual([minute.dev.leaseCounts().minted, minute.dev.leaseCounts().renewed], [1, 6])
+    await minute.backend.close({ revoke: false })
+  })
+
   it('no minted credential reaches a log line, an error or the metrics, through failures and a role deleted under it', async () => {
     const w = dynamicWorld({ db: { default_ttl: '10m', max_ttl: '20m' }, kv: true })
     const errors: string[] = []

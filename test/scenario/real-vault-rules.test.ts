@@ -71,6 +71,27 @@ describe('scenario: real Vault rules (stricter dev Vault)', function () {
     })
   }
 
+  for (const skew of [2, 60] as const) {
+    it(`tokens that live no longer than the expiry skew (TTL ${skew} s, skew ${skew} s): one login per poll, every read served, warned once`, async () => {
+      // A reviewer measured 10 logins and 10 failed reads in 10 polls: each fresh token counted as expired on arrival.
+      h = await harness({ roles: { brief: { token_ttl: `${skew}s`, token_max_ttl: '1h' } }, perRole: 3, transport: 'in-process', backend: { expirySkewSeconds: skew } })
+      const failed = await h.run(10 * M)
+      const c = h.dev.counters()
+      assert.equal(failed, 0, 'failed reads')
+      assert.equal(c.deadTokenRequests.length, 0, 'requests with a dead token')
+      assert.equal(c.requests.read, 180)
+      if (skew === 2) {
+        // A token lives less than a poll: one login per poll (60 in 10 min), shared by the poll's three reads.
+        assert.equal(c.requests.login, 60)
+      } else {
+        // Counted as expired 15 s (a quarter of the TTL) before its end, renewed at the 30 s threshold: one login, and a
+        // renewal every 30 s (at 30, 60, ..., 570 s).
+        assert.deepEqual([c.requests.login, c.requests.renew], [1, 19])
+      }
+      assert.equal(await metric(h, 'kes_vault_token_warnings_total', { code: 'skew_above_ttl', role: 'brief' }), 1, 'said once')
+    })
+  }
+
   it('a role whose tokens have 3 uses: warned once; each use counted, so no request ever goes out with a spent token', async () => {
     h = await harness({ roles: { limited: { token_ttl: '1h', token_num_uses: 3 } }, perRole: 4, transport: 'in-process' })
     const failed = await h.run(5 * M)

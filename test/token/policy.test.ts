@@ -16,6 +16,7 @@ import {
   type Done,
   dueActions,
   effectiveThreshold,
+  effectiveSkew,
   initialState,
   judgeDeniedRead,
   nextDueAt,
@@ -285,6 +286,16 @@ describe('token policy (pure)', () => {
     assert.equal(effectiveThreshold(lease({ creationTtl: 20 }), 30), 10)
     assert.equal(effectiveThreshold(lease({ creationTtl: 3600 }), 30), 30)
     assert.equal(effectiveThreshold(lease({ period: 40, creationTtl: 40 }), 60), 20)
+  })
+
+  it('a skew at or above the lease TTL falls back to a quarter of the TTL (a fresh grant is not dead on arrival)', () => {
+    const brief = lease({ creationTtl: 2, expireTime: T0 + 2_000 })
+    assert.equal(effectiveSkew(brief, policy), 0.5)
+    assert.equal(effectiveSkew(lease(), policy), 2)
+    // Fresh from its login: used; 1.5 s later (0.5 s left) it is dead, and a login follows.
+    assert.deepEqual(decide(state(brief), T0 + 10, policy, canLogin, { login: true }), { action: 'use' })
+    assert.deepEqual(decide(state(brief), T0 + 1_500, policy, canLogin), { action: 'login', reason: 'expired' })
+    assert.equal(nextDueAt(state(brief), T0 + 10, policy)?.at, T0 + 1_000, 'the login at the (halved) threshold')
   })
 
   it('backs off exponentially with jitter in [50 %, 100 %], capped at 5 minutes', () => {
