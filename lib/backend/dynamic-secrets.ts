@@ -40,10 +40,13 @@ export class DynamicSecrets {
       // Only evictions: idle sweeps, shutdown and paths that stopped being dynamic retire their entries themselves.
       dispose: (lease, _key, reason) => {
         if (reason !== 'evict') return
-        if (o.clock.now() - lease.lastUsed < 2 * o.pollerIntervalMilliseconds) {
-          o.logger.warn({ mount: lease.identity.mount, role: lease.identity.role, path: lease.path }, 'dynamic secret cache is full and evicted a secret in use; it will be minted again. Raise VAULT_DYNAMIC_SECRETS_CACHE_MAX above the number of dynamic secrets')
+        // A secret in use is held by a Secret (or is about to be, when its mint is on the wire): revoking its lease
+        // would leave that Secret with a dead credential until its next poll. It ends at its TTL instead.
+        const inUse = o.clock.now() - lease.lastUsed < 2 * o.pollerIntervalMilliseconds
+        if (inUse) {
+          o.logger.warn({ mount: lease.identity.mount, role: lease.identity.role, path: lease.path }, 'dynamic secret cache is full and evicted a secret in use; it will be minted again, and the credential it replaces ends at its TTL. Raise VAULT_DYNAMIC_SECRETS_CACHE_MAX above the number of dynamic secrets')
         }
-        this.retire(lease, 'evicted', true)
+        this.retire(lease, 'evicted', !inUse)
       },
     })
     this.detachMetrics = o.metrics.addLeaseCount(() => this.kept.size)

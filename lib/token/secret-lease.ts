@@ -225,9 +225,9 @@ export class SecretLease {
     }
     this.deps.events.mint(this.identity, this.path, 'success', reason, state.lease)
     if (this.retired) {
-      // Dropped (swept, evicted) while this mint was on the wire: the caller gets it, nobody keeps it.
+      // Dropped (evicted, shut down) while this mint was on the wire: the caller writes it into a Secret, so it is not
+      // revoked here; nobody keeps it, and it ends at its TTL or with its token (revoked at shutdown if so configured).
       this.answer = outcome.value.answer
-      if (state.lease) this.superseded(this.session, state.lease)
       return
     }
     this.answer = outcome.value.answer

@@ -53,13 +53,40 @@ describe('backend: dynamic secrets', function () {
     await w.backend.close({ revoke: false })
   })
 
-  it('a cache too small for the secrets in use says so, and evicted secrets are minted again (revoked where allowed)', async () => {
+  it('a cache too small for the secrets in use says so; evicted secrets are minted again, and no Secret is left holding a revoked credential', async () => {
     const w = dynamicWorld({ paths: ['a', 'b'], perPath: 1, canRevoke: true, backend: { dynamicSecretsCacheMax: 1 } })
-    assert.equal(await w.run(M), 0)
+    let held = 0
+    const failed = await w.run(M, (_t, served) => {
+      const live = new Set(w.dev.liveLeases().map((l) => l.username))
+      for (const u of served.users) assert.ok(u !== undefined && live.has(u), 'a Secret holds a credential Vault revoked')
+      held += served.users.length
+    })
+    assert.equal(failed, 0)
+    assert.equal(held, 12)
     assert.ok(w.lines.some((l) => l.includes('dynamic secret cache is full and evicted a secret in use')))
+    // Evicted secrets are minted again; the credentials they replace end at their TTL.
     assert.ok(w.dev.leaseCounts().minted > 2)
-    assert.equal(await w.metric('kes_vault_secret_lease_revocations_total', { reason: 'evicted', result: 'success' }), w.dev.leaseCounts().revoked.request)
-    assert.ok(w.dev.liveCredentials() <= 2)
+    assert.equal(await w.metric('kes_vault_secret_lease_revocations_total', { reason: 'evicted' }), 0)
     await w.backend.close({ revoke: false })
+  })
+
+  it('a secret evicted while its mint is on the wire: the caller gets the new credential and Vault keeps it', async () => {
+    // A reviewer saw the new credential written into the Secret and then revoked as "superseded" in the same breath.
+    const w = dynamicWorld({ paths: ['a', 'b'], perPath: 1, canRevoke: true, renewable: false, db: { default_ttl: '40s' }, backend: { dynamicSecretsCacheMax: 1 } })
+    const read = (i: number) => w.backend.getSecretManifestData({ spec: w.specs[i]!.spec as never })
+    const user = (d: Record<string, string>) => Buffer.from(d.username!, 'base64').toString()
+    const first = user(await read(0))
+    await w.clock.advance(10_000) // 30 s left: at the threshold, not renewable, so A mints again
+    const slow = w.dev.injectFault({ kind: 'latency', latencyMs: 50, path: 'database/creds/a', times: 1 })
+    const mintA = read(0)
+    for (let i = 0; i < 100 && slow.hits === 0; i++) await new Promise((r) => setTimeout(r, 1))
+    assert.equal(slow.hits, 1, "A's mint is on the wire")
+    await read(1) // B is kept: A is evicted
+    const written = user(await mintA)
+    await w.backend.close({ revoke: false })
+    const live = w.dev.liveLeases().map((l) => l.username)
+    assert.notEqual(written, first, 'A was minted again')
+    assert.ok(live.includes(written), 'the credential the caller got is still live in Vault')
+    assert.equal(live.includes(first), false, 'the one it replaced was revoked')
   })
 })
