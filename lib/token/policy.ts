@@ -52,6 +52,13 @@ export interface SessionState {
   renewDenied: boolean
   /** When a denied read that could not be confirmed by a lookup last forced a login (ms); the next token is trusted. */
   deniedReadLoginAt?: number
+  /** The token of the last successful read. */
+  readOkToken?: string
+  /**
+   * Lookups in a row that called a young token dead although it had read a secret since its login: from the second,
+   * lookup-self is not believed (`lookupDenied`), as something answers auth/token/* for another cluster.
+   */
+  contradictedLookups: number
 }
 
 export const initialState = (): SessionState => ({
@@ -65,6 +72,7 @@ export const initialState = (): SessionState => ({
   renewFailures: 0,
   lookupDenied: false,
   renewDenied: false,
+  contradictedLookups: 0,
 })
 
 export type Decision =
@@ -255,9 +263,9 @@ function youngWithin(p: TokenPolicy): number {
   return Math.max(p.lookupIntervalMs, 60_000)
 }
 
-/** A read with the token succeeded: whatever refused young tokens before does not any more. */
-export function afterReadOk(s: SessionState): SessionState {
-  return s.youngDeaths === 0 ? s : { ...s, youngDeaths: 0 }
+/** A read with `token` succeeded: whatever refused young tokens before does not any more. */
+export function afterReadOk(s: SessionState, token: string): SessionState {
+  return s.youngDeaths === 0 && s.readOkToken === token ? s : { ...s, youngDeaths: 0, readOkToken: token }
 }
 
 /** The state after Vault said `lease` is dead, counting the death if the token was young. */
@@ -271,6 +279,20 @@ function dead(s: SessionState, lease: TokenLease, at: number, p: TokenPolicy, ra
   return { ...next, youngDeaths: deaths, loginRetryAt: Math.max(s.loginRetryAt, at + delay), gatesSetAt: Math.max(s.gatesSetAt, at) }
 }
 
+/**
+ * Lookup-self called the token dead. Once, that is a revocation: replace it. A young token that read a secret since
+ * its login, called dead twice in a row, is a contradiction, not two revocations: lookup-self is answered by something
+ * else (a proxy or load balancer sending auth/token/* to another cluster). A login per poll would follow, each
+ * replaced token left live; instead lookup-self is not believed (as for a role without `default`): the token is
+ * judged by its login lease and replaced at the threshold, and a read Vault refuses still replaces it at once.
+ */
+function lookupSaidDead(s: SessionState, lease: TokenLease, sentAt: number, p: TokenPolicy, random: () => number): { state: SessionState; result: LookupResult } {
+  const contradicted = lease.origin === 'login' && s.readOkToken === lease.token && sentAt - lease.issueTime < youngWithin(p) && !expired(lease, sentAt, p)
+  const contradictedLookups = contradicted ? s.contradictedLookups + 1 : 0
+  if (contradictedLookups >= 2) return { state: { ...s, lookupDenied: true, contradictedLookups }, result: 'denied' }
+  return { state: { ...dead(s, lease, sentAt, p, random), contradictedLookups }, result: 'invalid' }
+}
+
 export function afterLookup(
   s: SessionState,
   lease: TokenLease,
@@ -280,15 +302,15 @@ export function afterLookup(
   random: () => number = Math.random,
 ): { state: SessionState; result: LookupResult } {
   if (s.lease !== lease) return { state: s, result: outcome.ok ? 'success' : 'failure' }
-  if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0, usesSpent: 0 }, result: 'success' }
+  if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0, usesSpent: 0, contradictedLookups: 0 }, result: 'success' }
   switch (kindOf(outcome.error)) {
     case 'invalid_token':
-      return { state: dead(s, lease, sentAt, p, random), result: 'invalid' }
+      return lookupSaidDead(s, lease, sentAt, p, random)
     case 'permission_denied':
       // One wording for "no default policy" and (on old Vault) "dead token". A token never looked up yet and alive
       // by its login lease is the first case: every token of a role without `default` is denied from its first lookup.
       if (!lease.lookedUp && !expired(lease, sentAt, p)) return { state: { ...s, lookupDenied: true }, result: 'denied' }
-      return { state: dead(s, lease, sentAt, p, random), result: 'invalid' }
+      return lookupSaidDead(s, lease, sentAt, p, random)
     default:
       // Vault unreachable or unwell: keep the token while it is valid; retry after one lookup interval, not per caller.
       return { state: { ...s, lookupRetryAt: sentAt + Math.max(p.lookupIntervalMs, 1_000), gatesSetAt: Math.max(s.gatesSetAt, sentAt) }, result: 'failure' }

@@ -173,7 +173,7 @@ export class TokenSession {
     const sentAt = this.deps.clock.now()
     try {
       const value = await fn(lease.token)
-      this.current = afterReadOk(this.current)
+      this.current = afterReadOk(this.current, lease.token)
       return value
     } catch (err) {
       if (!(err instanceof VaultRequestError) || (err.kind !== 'invalid_token' && err.kind !== 'permission_denied')) throw err
@@ -188,7 +188,7 @@ export class TokenSession {
       this.adopt(afterDeadRead(this.current, lease, err.kind, this.deps.clock.now(), this.deps.policy, this.deps.random))
       const fresh = await this.reserve(await this.obtain())
       const value = await fn(fresh.token)
-      this.current = afterReadOk(this.current)
+      this.current = afterReadOk(this.current, fresh.token)
       return value
     }
   }
@@ -294,7 +294,11 @@ export class TokenSession {
     const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy, this.deps.random)
     this.adopt(state)
     this.deps.events.lookup(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
-    if (result === 'denied') this.warnSelfDenied(lease, 'look themselves up')
+    if (result === 'denied' && state.contradictedLookups > 0) {
+      this.warnOnce('self_denied', lease,
+        `lookup-self calls tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} invalid while reads with them succeed ` +
+          '(is auth/token/* routed to another Vault cluster?); judging tokens by their login lease, logging in once per TTL instead')
+    } else if (result === 'denied') this.warnSelfDenied(lease, 'look themselves up')
     if (state.lease) this.warnLimitedUses(state.lease)
   }
 

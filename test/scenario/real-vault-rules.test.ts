@@ -92,6 +92,21 @@ describe('scenario: real Vault rules (stricter dev Vault)', function () {
     })
   }
 
+  it('lookup-self calls every token invalid while reads with it succeed (auth/token/* routed elsewhere): no login per poll', async () => {
+    // A reviewer measured 60 logins in 60 polls, 59 replaced tokens left live: each death looked like a new revocation.
+    h = await harness({ roles: { app: { token_ttl: '1h' } }, perRole: 3, transport: 'in-process' })
+    h.dev.injectFault({ kind: 'error', status: 403, message: 'invalid token', operation: 'lookup' })
+    const failed = await h.run(2 * H)
+    const c = h.dev.counters()
+    assert.equal(failed, 0, 'failed reads')
+    assert.equal(c.deadTokenRequests.length, 0, 'requests with a dead token')
+    // The first lookup's verdict is believed (a revocation: one login replaces the token), the second contradicts it
+    // (that token too had read since its login): lookup-self is not asked again; renew-self still works, at the threshold.
+    assert.deepEqual([c.requests.login, c.requests.lookup, c.requests.renew], [2, 2, 2])
+    assert.equal(h.dev.liveTokens(), 1, 'the token replaced on the first verdict ended at its TTL; no pile of live tokens')
+    assert.equal(h.lines.filter((l) => l.includes('invalid while reads with them succeed')).length, 1, 'said once')
+  })
+
   it('a role whose tokens have 3 uses: warned once; each use counted, so no request ever goes out with a spent token', async () => {
     h = await harness({ roles: { limited: { token_ttl: '1h', token_num_uses: 3 } }, perRole: 4, transport: 'in-process' })
     const failed = await h.run(5 * M)
