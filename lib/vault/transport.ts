@@ -278,8 +278,7 @@ export class VaultTransport {
     if (status >= 400) {
       const errors = readable ? (json as { errors?: unknown } | undefined)?.errors : undefined
       const first = Array.isArray(errors) && errors.length > 0 ? String(errors[0]) : ''
-      const retry = Number(res.headers['retry-after'])
-      const retryAfter = retry > 0 ? Math.min(Math.ceil(retry), MAX_RETRY_AFTER_SECONDS) : undefined
+      const retryAfter = retryAfterSeconds(res.headers['retry-after'], res.headers.date, this.o.now())
       throw new VaultRequestError(operation, classifyResponse(status, first), status, path, first || `status ${status}`, retryAfter)
     }
     throw new VaultRequestError(operation, 'bad_response', status, path, `unexpected status ${status}`)
@@ -296,4 +295,22 @@ export class VaultTransport {
     }
     return networkError(err, operation, path)
   }
+}
+
+/**
+ * Retry-After in whole seconds, capped at MAX_RETRY_AFTER_SECONDS; undefined when absent, unreadable or not in the
+ * future. Both forms of RFC 9110 §10.2.3: delay-seconds, or an HTTP-date (what many proxies send), counted from the
+ * answer's own Date header when it has one, so a skew between that host's clock and ours does not matter.
+ */
+export function retryAfterSeconds(value: string | undefined, date: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  let seconds = text === '' ? NaN : Number(text)
+  if (Number.isNaN(seconds)) {
+    const at = Date.parse(text)
+    if (Number.isNaN(at)) return undefined
+    const sent = date === undefined ? NaN : Date.parse(date)
+    seconds = (at - (Number.isNaN(sent) ? now : sent)) / 1000
+  }
+  return seconds > 0 ? Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS) : undefined
 }
