@@ -93,14 +93,17 @@ export class DynamicSecrets {
     }
   }
 
-  /** Stop keeping anything; revoke every kept lease when `revoke` (a token revoked at shutdown takes them anyway). */
+  /**
+   * Stop keeping anything; with `revoke`, revoke every kept lease that its token's revocation at shutdown will not take
+   * (Vault revokes a token's leases with it): one request per token instead of one per lease, and none racing it.
+   */
   async close(revoke: boolean): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.detachMetrics()
     const leases = [...this.kept.values()]
     this.kept.clear()
-    for (const lease of leases) this.retire(lease, 'shutdown', revoke)
+    for (const lease of leases) this.retire(lease, 'shutdown', revoke && !lease.endsWithSession)
     await Promise.allSettled([...this.pending])
   }
 

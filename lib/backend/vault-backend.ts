@@ -516,14 +516,17 @@ export class VaultBackend extends KVBackend {
 
   private async shutdown(revoke: boolean): Promise<{ revoked: number }> {
     this.detachMetrics()
-    // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever.
-    const bound = 2 * this.settings.requestTimeoutMilliseconds
-    await settledWithin([...this.inflight], bound)
-    await settledWithin([this.dynamic.close(revoke)], bound) // leases first: revoking them needs the tokens
+    // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever. Reads in
+    // flight (a lookup, a login and the read) get two deadlines, then the revocations one each, run in parallel:
+    // 4 deadlines in all, whatever Vault does.
+    const deadline = this.settings.requestTimeoutMilliseconds
+    await settledWithin([...this.inflight], 2 * deadline)
+    // Leases first (revoking one needs its identity's token); those a token's revocation takes are left to it.
+    await settledWithin([this.dynamic.close(revoke)], deadline)
     const sessions = [...this.allSessions()]
     this.sessions.clear()
     this.starting.clear()
-    const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], bound)
+    const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], deadline)
     let revoked = 0
     for (const r of results) {
       if (r.status === 'fulfilled' && r.value === true) revoked++

@@ -52,7 +52,7 @@ export interface SecretLeaseDeps {
 }
 
 /** What a secret lease needs of its identity's token session. */
-export type ParentSession = Pick<TokenSession, 'identity' | 'acquire' | 'withToken' | 'lease' | 'state'>
+export type ParentSession = Pick<TokenSession, 'identity' | 'acquire' | 'withToken' | 'lease' | 'state' | 'revocable'>
 
 const attempt = async <T>(fn: () => Promise<T>): Promise<Outcome<T>> => {
   try {
@@ -141,6 +141,11 @@ export class SecretLease {
   /** The session the lease was last served through (its token revokes the lease). */
   get parentSession(): ParentSession {
     return this.session
+  }
+
+  /** Its parent token is the one its session holds, and that session will revoke it: Vault revokes the lease with it. */
+  get endsWithSession(): boolean {
+    return this.parent().current && this.session.revocable
   }
 
   private parent(): ParentToken {

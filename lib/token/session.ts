@@ -225,8 +225,17 @@ export class TokenSession {
     return revoke && lease ? this.revoke(lease) : false
   }
 
+  /** retire({ revoke: true }) would revoke the token it holds now: one this backend logged in for, alive, not batch. */
+  get revocable(): boolean {
+    return this.current.lease !== undefined && this.ownRevocable(this.current.lease)
+  }
+
+  private ownRevocable(lease: TokenLease): boolean {
+    return lease.origin === 'login' && lease.type !== 'batch' && remainingSeconds(lease, this.deps.clock.now()) > 0
+  }
+
   private async revoke(lease: TokenLease): Promise<boolean> {
-    if (lease.origin !== 'login' || lease.type === 'batch' || remainingSeconds(lease, this.deps.clock.now()) <= 0) return false
+    if (!this.ownRevocable(lease)) return false
     await this.vault.revokeSelf(lease.token)
     return true
   }

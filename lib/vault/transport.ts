@@ -172,7 +172,9 @@ export class VaultTransport {
     if (this.closed) throw new VaultRequestError(operation, 'closed', undefined, path, 'the Vault backend is closed; nothing was sent')
     const lane = laneOf(path)
     const quiet = this.quietUntil.get(lane)
-    if (quiet !== undefined) {
+    // A revocation is the last request for its token or lease, sent at shutdown or when it is dropped: skipping it for
+    // a quiet period would leave a live credential until its TTL. It is tried once, quota or not.
+    if (quiet !== undefined && operation !== 'revoke') {
       const now = this.o.now()
       // A clock that stepped back since the 429 still waits only what Vault asked for, counted from now.
       if (now < quiet.from) this.quietUntil.set(lane, { from: now, until: now + (quiet.until - quiet.from) })

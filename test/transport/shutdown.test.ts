@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { VaultBackend } from '../../lib/backend/vault-backend.js'
 import { ManualClock } from '../../lib/clock.js'
 import type { DevVault } from '../../lib/devserver/index.js'
-import { b64, BUILDERS, build, tearDown, devVault, JWT, type Listener, listen, spec, timed, until } from './support.js'
+import { b64, BUILDERS, build, tearDown, devVault, json, JWT, type Listener, listen, spec, timed, until } from './support.js'
 
 const TIMEOUT = 400
 
@@ -92,5 +92,44 @@ describe('transport: close()', function () {
     assert.deepEqual(await backend.close({ revoke: false }), { revoked: 0 })
     assert.equal(dev!.liveTokens(), 1)
     assert.equal(front.count('revoke'), 0)
+  })
+
+  it('Vault silent at shutdown (a read in flight, two dynamic secrets kept): close() returns within 4 request deadlines', async () => {
+    // A reviewer measured 1 487 ms against 4 x 300: reads, lease revocations and token revocations each had 2 deadlines.
+    dev!.enableDatabase('database')
+    for (const p of ['a', 'b']) dev!.writeDatabaseRole('database', p, { default_ttl: '1h', max_ttl: '24h' })
+    dev!.writePolicy('app', ['secret/data/app/', 'database/creds/a', 'database/creds/b'])
+    let silent = false
+    const quiet = await listen(() => silent, dev!.address) // answered by nobody once silent: every request hangs
+    ;({ backend } = build('env', quiet.url, { clock, settings: { requestTimeoutMilliseconds: TIMEOUT } }))
+    await read()
+    for (const p of ['a', 'b']) await backend.getSecretManifestData({ spec: { vaultRole: 'app', kvVersion: 1, data: [{ key: `database/creds/${p}`, name: 'u', property: 'username' }] } })
+    await clock.advance(10_000) // the next read looks the token up first: a lookup and a read, each a deadline
+    silent = true
+    const sent = quiet.received.length
+    const pending = timed(read())
+    await until(() => quiet.received.length > sent, 'the read is on the wire')
+    const closed = await timed(backend.close())
+    assert.ok(closed.ms < 4 * TIMEOUT + 300, `close() took ${Math.round(closed.ms)} ms`)
+    assert.deepEqual(closed.value, { revoked: 0 })
+    assert.match((await pending).error!.message, /no answer in time/)
+    // The kept leases were left to the token's revocation (a request per token, not per lease).
+    assert.equal(quiet.received.filter((r) => r.path === 'sys/leases/revoke').length, 0)
+    assert.equal(quiet.count('revoke'), 1)
+  })
+
+  it('a revocation is sent at close even while a Retry-After quiets its mount (else the token lives to its TTL)', async () => {
+    let limited = false
+    const limiter = await listen((rec, _req, res) => {
+      if (limited || rec.path !== 'auth/token/lookup-self') return false
+      limited = true
+      return json(res, 429, { errors: ['rate limit quota exceeded'] }, { 'Retry-After': '120' })
+    }, dev!.address)
+    ;({ backend } = build('env', limiter.url, { clock, settings: { tokenLookupIntervalMilliseconds: 0 } }))
+    await read() // login, then a read (no lookup: the token is fresh)
+    await read() // lookup-self: 429 for 120 s; the token is kept and the read goes on
+    assert.equal(limited, true)
+    assert.deepEqual(await backend.close(), { revoked: 1 })
+    assert.equal(dev!.liveTokens(), 0)
   })
 })

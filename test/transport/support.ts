@@ -15,6 +15,7 @@ import { ManualClock } from '../../lib/clock.js'
 import { type DevVault, type InNamespace, makeServiceAccountJwt, startDevVault } from '../../lib/devserver/index.js'
 import { classify, type Operation } from '../../lib/devserver/vault.js'
 import { createLogger } from '../../lib/log.js'
+import { SETTING_VARIABLES } from '../../lib/settings.js'
 import type { NodeVaultClient } from '../../lib/vault/node-vault.js'
 
 export interface Received {
@@ -162,16 +163,6 @@ export interface BuildOptions {
   jwt?: () => Promise<string>
 }
 
-const ENV_OF: Record<string, string> = {
-  requestTimeoutMilliseconds: 'VAULT_REQUEST_TIMEOUT_MILLISECONDS',
-  maxResponseBytes: 'VAULT_MAX_RESPONSE_BYTES',
-  redirectOrigins: 'VAULT_REDIRECT_ORIGINS',
-  identityIdleMilliseconds: 'VAULT_IDENTITY_IDLE_MILLISECONDS',
-  tokenCacheMax: 'VAULT_TOKEN_CACHE_MAX',
-  vaultNamespace: 'VAULT_NAMESPACE',
-  defaultVaultRole: 'DEFAULT_VAULT_ROLE',
-  pollerIntervalMilliseconds: 'POLLER_INTERVAL_MILLISECONDS',
-}
 
 /**
  * The backend pointed at `endpoint`, built as KES builds it (`kes` with node-vault 0.12, `kes-0.9` with the 0.9.22 KES
@@ -204,7 +195,7 @@ export function build(how: Builder, endpoint: string, o: BuildOptions = {}): Bui
   }
   const env: Record<string, string> = { VAULT_ADDR: endpoint, LOG_LEVEL: 'silent' }
   for (const [k, v] of Object.entries(settings)) {
-    const name = ENV_OF[k]
+    const name = SETTING_VARIABLES[k as keyof typeof SETTING_VARIABLES]
     if (!name) throw new Error(`test support: no environment variable mapped for ${k}`)
     env[name] = Array.isArray(v) ? v.join(',') : String(v)
   }
