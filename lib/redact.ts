@@ -6,11 +6,45 @@
  * Lookups are indexed by a fixed-length prefix, so scanning a text costs O(text length) however many are held.
  */
 
+/** Linear as they stand: a match starts only at "hv?." or "?.", and the run after it cannot hold a '.'. */
 const CREDENTIAL_SHAPES: RegExp[] = [
   /\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g, // Vault 1.10+ service/batch/recovery tokens
   /\b[sbr]\.[A-Za-z0-9]{24,}/g, // legacy Vault tokens
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, // JWTs
 ]
+
+/** A JWT's three segments, tried at one position only (sticky); see redactJwts. */
+const JWT_AFTER_EYJ = /[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/y
+const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+const isSegmentChar = (c: number) => isWordChar(c) || c === 45 /* - */
+
+/**
+ * What `s.replace(/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\/g, REDACTED)` returns, in linear time.
+ * That regex restarts at every "eyJ" after a '-' (a \b inside its own first segment), each start rescanning the rest of
+ * the segment: quadratic on "eyJ-eyJ-…". A later start in the same segment sees the same text after the segment and a
+ * shorter first segment, so once one start fails, the rest of that segment is skipped.
+ */
+function redactJwts(s: string): string {
+  let out = ''
+  let from = 0
+  let i = s.indexOf('eyJ')
+  while (i !== -1) {
+    if (i > 0 && isWordChar(s.charCodeAt(i - 1))) {
+      i = s.indexOf('eyJ', i + 1)
+      continue
+    }
+    JWT_AFTER_EYJ.lastIndex = i + 3
+    if (JWT_AFTER_EYJ.test(s)) {
+      out += s.slice(from, i) + REDACTED
+      from = JWT_AFTER_EYJ.lastIndex
+      i = s.indexOf('eyJ', from)
+      continue
+    }
+    let end = i + 3
+    while (end < s.length && isSegmentChar(s.charCodeAt(end))) end++
+    i = s.indexOf('eyJ', end)
+  }
+  return from === 0 ? s : out + s.slice(from)
+}
 
 const SENSITIVE_KEYS = /^(x-vault-token|authorization|token|client_token|id|jwt|secret_id|secretid|password|headers|data|json|body|config|request)$/i
 
@@ -115,7 +149,7 @@ export class CredentialRegistry {
   text(s: string): string {
     let out = replaceIndexed(this.encoded, replaceIndexed(this.plain, s))
     for (const shape of CREDENTIAL_SHAPES) out = out.replace(shape, REDACTED)
-    return out
+    return redactJwts(out)
   }
 
   /** Deep copy of a log object with sensitive keys dropped and strings scrubbed. */

@@ -103,6 +103,7 @@ function secretKeyField(spec: ExternalSecretSpec, name: string): string {
   return index >= 0 ? `spec.${spec.data ? 'data' : 'properties'}[${index}].name` : 'spec.dataFrom'
 }
 
+/** Called only when an error is raised: quoting a key redacts it, which costs a scan of the key. */
 function fieldPath(parent: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${shown(key)}]`
 }
@@ -120,39 +121,41 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
  */
 export function renderTemplate(template: Record<string, unknown>, data: Record<string, string>): Record<string, unknown> {
   const budget = { in: 0, out: 0 }
-  const charge = (field: string, n: number, dir: 'in' | 'out') => {
+  // A field is a function, built into a string only for an error: quoting every key up front cost a redaction scan of
+  // each, before the budget was charged.
+  const charge = (field: () => string, n: number, dir: 'in' | 'out') => {
     budget[dir] += n
     if (budget[dir] > TEMPLATE_MAX_CHARACTERS) {
       throw new SpecError(
-        dir === 'in' ? 'spec.template' : field,
+        dir === 'in' ? 'spec.template' : field(),
         dir === 'in'
           ? `is larger than ${TEMPLATE_MAX_CHARACTERS} characters (keys and strings), the most a Secret can hold`
           : `renders to more than ${TEMPLATE_MAX_CHARACTERS} characters (the template's strings with the values substituted), the most a Secret can hold`,
       )
     }
   }
-  const walk = (value: unknown, field: string, depth: number, substitute: boolean): unknown => {
-    if (depth > TEMPLATE_MAX_DEPTH) throw new SpecError(field, `is nested deeper than ${TEMPLATE_MAX_DEPTH} levels`)
+  const walk = (value: unknown, field: () => string, depth: number, substitute: boolean): unknown => {
+    if (depth > TEMPLATE_MAX_DEPTH) throw new SpecError(field(), `is nested deeper than ${TEMPLATE_MAX_DEPTH} levels`)
     if (typeof value === 'string') {
       charge(field, value.length, 'in')
       const out = substitute ? substitutePlaceholders(value, data) : value
       charge(field, out.length, 'out')
       return out
     }
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, `${field}[${i}]`, depth + 1, false))
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, () => `${field()}[${i}]`, depth + 1, false))
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {}
       for (const k of Object.keys(value)) {
-        const at = fieldPath(field, k)
+        const at = () => fieldPath(field(), k)
         charge(at, k.length, 'in')
-        if (DROPPED_KEYS.has(k)) throw new SpecError(at, 'is a key the Kubernetes client drops on the way to the API server; rename it')
+        if (DROPPED_KEYS.has(k)) throw new SpecError(at(), 'is a key the Kubernetes client drops on the way to the API server; rename it')
         setOwn(out, k, walk((value as Record<string, unknown>)[k], at, depth + 1, substitute))
       }
       return out
     }
     return value
   }
-  return walk(template, 'spec.template', 0, true) as Record<string, unknown>
+  return walk(template, () => 'spec.template', 0, true) as Record<string, unknown>
 }
 
 const isSpace = (c: number) =>

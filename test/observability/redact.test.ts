@@ -2,6 +2,17 @@ import assert from 'node:assert/strict'
 import { createLogger } from '../../lib/log.js'
 import { CredentialRegistry, credentials, quote, REDACTED } from '../../lib/redact.js'
 import { VaultRequestError } from '../../lib/vault/errors.js'
+import { prng } from '../support/prng.js'
+
+/** The credential shapes as they were (three global regexes): the oracle for equivalence. */
+const OLD_SHAPES = [/\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g, /\b[sbr]\.[A-Za-z0-9]{24,}/g, /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g]
+const oldText = (s: string) => OLD_SHAPES.reduce((out, shape) => out.replace(shape, REDACTED), s)
+
+function ms(f: () => void): number {
+  const t = performance.now()
+  f()
+  return performance.now() - t
+}
 
 describe('redaction', () => {
   it('scrubs registered credentials and credential-shaped strings from text and log objects', () => {
@@ -44,6 +55,39 @@ describe('redaction', () => {
     // 20 000 held: still found exactly, and a miss is a miss.
     assert.equal(r.text(`a credential-19999-${'x'.repeat(16)} b`), `a ${REDACTED} b`)
     assert.equal(r.text('credential-20000-short'), 'credential-20000-short')
+  })
+
+  it('credential shapes: the same output as the old regexes on 20 000 generated strings; 1 MB of each adversarial shape: time printed', () => {
+    const r = new CredentialRegistry()
+    const rnd = prng(29)
+    const pieces = ['eyJ', '-', '.', '_', ' ', 'a', 'abcde', 'x.', 'eyJhbGciOi', 'hvs.', 's.', 'A'.repeat(24), '0123456789', '=', 'é']
+    for (let n = 0; n < 20_000; n++) {
+      let s = ''
+      const len = Math.floor(rnd() * 30)
+      for (let i = 0; i < len; i++) s += pieces[Math.floor(rnd() * pieces.length)]
+      assert.equal(r.text(s), oldText(s), JSON.stringify(s))
+    }
+    // Real JWTs, wherever they stand (after '-' too, where the old regex started over inside its own first segment).
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
+    assert.equal(r.text(`Bearer ${jwt}, id-${jwt}; eyJ-eyJ-${jwt}`), `Bearer ${REDACTED}, id-${REDACTED}; ${REDACTED}`)
+    assert.equal(r.text(`x${jwt}`), `x${jwt}`, 'no word boundary before it: not a JWT shape, as before')
+
+    const MB = 1_000_000
+    const rep = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB)
+    const shapes: Record<string, string> = {
+      '"eyJ-" (one segment of JWT starts)': rep('eyJ-'),
+      '"eyJ-" run, ".", "eyJ-" run (no third segment)': rep('eyJ-').slice(0, MB / 2) + '.' + rep('eyJ-').slice(0, MB / 2),
+      '"eyJaaaaa." (two-segment starts)': rep('eyJaaaaa.'),
+      '"hvs." + 19 characters (one short of a token)': rep(`hvs.${'a'.repeat(19)}.`),
+      '"s." + 23 characters': rep(`s.${'A'.repeat(23)}.`),
+      '"hvs-s." (starts inside runs)': rep('hvs-s.'),
+    }
+    const lines = Object.entries(shapes).map(([shape, s]) => `      ${shape}: ${ms(() => r.text(s)).toFixed(1)} ms`)
+    const old = 'eyJ-'.repeat(4000)
+    lines.push(`      the old JWT regex on 16 KB of "eyJ-": ${ms(() => oldText(old)).toFixed(1)} ms (this code: ${ms(() => r.text(old)).toFixed(2)} ms)`)
+    lines.push(`      quote() of 8 KB of "eyJ-" (a template key): ${ms(() => quote('eyJ-'.repeat(2100), 80)).toFixed(2)} ms`)
+    console.log(lines.join('\n'))
+    assert.equal(r.text(shapes['"eyJ-" (one segment of JWT starts)']!), shapes['"eyJ-" (one segment of JWT starts)'])
   })
 
   it('quote() bounds untrusted text and redacts a credential that starts inside the quoted part', () => {

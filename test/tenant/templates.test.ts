@@ -81,6 +81,32 @@ describe('tenant: templates in linear time, bounded, no key dropped (issue 11, p
     console.log(`      buildSecretManifest with a 1 MB template (25 000 placeholders + 499 000 characters of text): ${t.toFixed(1)} ms`)
   })
 
+  it('1 MiB template of 127 "eyJ-eyJ-…" keys (the redaction worst case): time printed; a refusal still names such a key, bounded and redacted', () => {
+    const annotations: Record<string, string> = {}
+    for (let i = 0; i < 127; i++) annotations[(String(i).padStart(4, '0') + '-' + 'eyJ-'.repeat(2048)).slice(0, 8190)] = ''
+    const template = { metadata: { annotations } }
+    let m: ReturnType<typeof buildSecretManifest> | undefined
+    const t = ms(() => (m = buildSecretManifest(es(template), {})))
+    console.log(`      buildSecretManifest with 127 keys of 8 190 characters of "eyJ-": ${t.toFixed(1)} ms (2.5–3 s before: every key was quoted, and the quote's JWT regex was quadratic)`)
+    assert.deepEqual(Object.keys(m!.metadata.annotations!), Object.keys(annotations))
+    // Only a refusal quotes the key: bounded, and a real JWT in it redacted.
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
+    const huge = { v: 'v'.repeat(TEMPLATE_MAX_CHARACTERS) }
+    const key = Object.keys(annotations)[5]!
+    assert.throws(
+      () => renderTemplate({ metadata: { annotations: { [key]: '<%= data.v %>', b: '<%= data.v %>' } } }, huge),
+      (e: unknown) => e instanceof SpecError && e.field === 'spec.template.metadata.annotations.b',
+    )
+    assert.throws(
+      () => renderTemplate({ metadata: { annotations: { a: '<%= data.v %>', [key]: '<%= data.v %>' } } }, huge),
+      (e: unknown) => e instanceof SpecError && /^spec\.template\.metadata\.annotations\["0005-eyJ-eyJ-.*… \(8190 characters\)"\]$/.test(e.field) && e.field.length < 200,
+    )
+    assert.throws(
+      () => renderTemplate({ metadata: { annotations: { a: '<%= data.v %>', [`id-${jwt}`]: '<%= data.v %>' } } }, huge),
+      (e: unknown) => e instanceof SpecError && e.field === 'spec.template.metadata.annotations["id-[REDACTED]"]',
+    )
+  })
+
   it('a template over the bound, a rendering over the bound, or nesting too deep: refused with the field', () => {
     const refuses = (f: () => unknown, field: string, says: RegExp) =>
       assert.throws(f, (e: unknown) => e instanceof SpecError && e.field === field && says.test(e.message) && e.message.length < 400)
