@@ -138,10 +138,14 @@ export class CredentialRegistry {
     return this.held
   }
 
-  /** True when `text` holds a live credential, as it is or base64-encoded (standard or URL-safe). */
+  /**
+   * True when `text` holds a live credential, as it is or base64-encoded (standard or URL-safe), the base64 forms
+   * looked for with whitespace removed: base64 is often wrapped (76 columns from `base64`, 64 in PEM) or has CRLFs,
+   * and decoders skip them.
+   */
   contains(text: string): boolean {
     for (const _ of occurrences(this.plain, text)) return true
-    for (const _ of occurrences(this.encoded, text)) return true
+    for (const _ of occurrences(this.encoded, text.replace(/\s+/g, ''))) return true
     return false
   }
 

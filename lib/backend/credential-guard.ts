@@ -33,12 +33,15 @@ export function holdingCurrent(read: () => Promise<string>, registry: Credential
 }
 
 /**
- * Refuse Secret data in which any value holds a live credential, plain or base64 (standard or URL-safe, any alignment).
- * Values are checked as the bytes the Secret would hold (decoded once from the manifest's base64). O(total size).
+ * Refuse Secret data in which any key or value holds a live credential, plain or base64 (standard or URL-safe, any
+ * alignment, whitespace ignored). Values are checked as the bytes the Secret would hold (decoded once from the
+ * manifest's base64). O(total size).
  */
 export function assertNoCredential(data: Readonly<Record<string, string>>, spec: Parameters<typeof fieldOfSecretKey>[0], registry: CredentialRegistry = credentials): void {
   if (registry.size === 0) return
   for (const [name, encoded] of Object.entries(data)) {
+    // Keys are written as they are too: dataFrom takes a Vault secret's JSON keys.
+    if (registry.contains(name)) throw new CredentialInSecretError(fieldOfSecretKey(spec, name), name, 'key')
     // latin1 maps every byte to one character: ASCII credentials are found inside binary or UTF-8 values alike.
     if (registry.contains(Buffer.from(encoded, 'base64').toString('latin1'))) throw new CredentialInSecretError(fieldOfSecretKey(spec, name), name)
   }

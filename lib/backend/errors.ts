@@ -1,4 +1,4 @@
-import { quote } from '../redact.js'
+import { quote, REDACTED } from '../redact.js'
 import { MAX_MESSAGE, SpecError } from '../spec-names.js'
 
 export { MAX_MESSAGE, SpecError } from '../spec-names.js'
@@ -59,16 +59,17 @@ export class KVBackendError extends Error {
  * nothing is written; the error names where the value came from, never the value.
  */
 export class CredentialInSecretError extends SpecError {
-  /** The Secret data key the value was meant for (bounded). */
+  /** The Secret data key the value was meant for (bounded), or REDACTED when the key itself holds the credential. */
   readonly secretKey: string
 
-  constructor(field: string, secretKey: string) {
-    const name = quote(secretKey, 100)
+  constructor(field: string, secretKey: string, part: 'value' | 'key' = 'value') {
+    // A key holding the credential is not quoted at all: quote() would miss a base64 form broken by whitespace.
+    const name = part === 'key' ? REDACTED : quote(secretKey, 100)
     super(
       field,
-      `the value for Secret key ${JSON.stringify(name)} contains a credential the Vault backend holds (a Vault token, a service-account JWT ` +
+      `${part === 'key' ? 'a Secret key' : `the value for Secret key ${JSON.stringify(name)}`} contains a credential the Vault backend holds (a Vault token, a service-account JWT ` +
         `or an AppRole secret ID, as it is or base64-encoded); the ExternalSecret is refused and no Secret is written. ` +
-        `Read only secrets meant for this namespace; if this value is such a secret, rotate it: it matches a live credential`,
+        `Read only secrets meant for this namespace; if this ${part} is such a secret, rotate it: it matches a live credential`,
     )
     this.name = 'CredentialInSecretError'
     this.secretKey = name

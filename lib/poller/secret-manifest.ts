@@ -43,13 +43,27 @@ export function buildSecretManifest(es: ExternalSecret, data: Record<string, str
   }
   const manifest = deepMerge(template, generated) as SecretManifest
   // Defence in depth: values from several items, joined by a template, can spell a credential no single value held.
-  if (credentials.size > 0 && isPlainObject(rawTemplate) && credentials.contains(renderedText(template))) {
-    throw new SpecError('spec.template', 'the rendered Secret contains a credential the controller holds (a Vault token, a service-account JWT or an AppRole secret ID); the ExternalSecret is refused and no Secret is written')
+  if (credentials.size > 0 && isPlainObject(rawTemplate)) {
+    if (credentials.contains(renderedText(template))) {
+      throw new SpecError('spec.template', 'the rendered Secret contains a credential the controller holds (a Vault token, a service-account JWT or an AppRole secret ID); the ExternalSecret is refused and no Secret is written')
+    }
+    // Kubernetes takes a template's `data` values as base64: b64(b64(token)) from Vault would be b64(token) in the Secret.
+    // Checked as merged (deepMerge fills the template in place): exactly the values the Secret will hold.
+    if (isPlainObject(manifest.data)) {
+      for (const [k, v] of Object.entries(manifest.data)) {
+        if (typeof v === 'string' && credentials.contains(Buffer.from(v, 'base64').toString('latin1'))) {
+          throw new SpecError(fieldPath('spec.template.data', k), 'base64-decoded (as Kubernetes takes template data), contains a credential the controller holds (a Vault token, a service-account JWT or an AppRole secret ID); the ExternalSecret is refused and no Secret is written')
+        }
+      }
+    }
   }
   return manifest
 }
 
-/** Every key and string of the rendered template, one per line, as one text to scan. */
+/**
+ * Every key and string of the rendered template as one text to scan, NUL-separated: contains() drops whitespace, and a
+ * newline separator would let a base64 form span two strings.
+ */
 function renderedText(value: unknown): string {
   const out: string[] = []
   const walk = (v: unknown): void => {
@@ -63,7 +77,7 @@ function renderedText(value: unknown): string {
     }
   }
   walk(value)
-  return out.join('\n')
+  return out.join('\0')
 }
 
 /** KES `_equalSecretData`: only labels, annotations and data decide; key order does not. */
