@@ -3,7 +3,8 @@
  * the exact credentials the process holds right now (tokens, JWTs, secret IDs) and shapes that look like credentials.
  *
  * The registry holds only live credentials: a token is forgotten when its session drops it, a JWT when it rotates.
- * Lookups are indexed by a fixed-length prefix, so scanning a text costs O(text length) however many are held.
+ * Lookups are indexed by a window of each credential that no other shares, so scanning a text costs O(text length)
+ * however many are held, whatever the text repeats.
  */
 
 /** Linear as they stand: a match starts only at "hv?." or "?.", and the run after it cannot hold a '.'. */
@@ -52,33 +53,89 @@ export const REDACTED = '[REDACTED]'
 
 /** Shorter strings are not registered: they would match ordinary words. */
 const MIN_LENGTH = 8
-const PREFIX = MIN_LENGTH
+const KEY = MIN_LENGTH
 
-type Index = Map<string, Map<string, number>>
+/**
+ * Credentials indexed by one window of KEY characters each, chosen where it is rarest among those held: their heads
+ * are shared (every Vault token starts `hvs.CAES`, every service-account JWT of a cluster has the same header), and so
+ * may their tails be. Indexed by the head, a text repeating `hvs.CAES` made each of its positions check every token
+ * held; with distinct windows a position checks the one credential (if any) whose window is there, and a tenant
+ * cannot aim at a window it does not know.
+ */
+class Index {
+  /** window -> credential -> where the window starts in it */
+  private readonly byWindow = new Map<string, Map<string, number>>()
+  private readonly held = new Map<string, { window: string; offset: number; count: number }>()
 
-function indexAdd(index: Index, s: string, n: number): void {
-  const key = s.slice(0, PREFIX)
-  let bucket = index.get(key)
-  if (!bucket) index.set(key, (bucket = new Map()))
-  const count = (bucket.get(s) ?? 0) + n
-  if (count > 0) bucket.set(s, count)
-  else bucket.delete(s)
-  if (bucket.size === 0) index.delete(key)
-}
+  get size(): number {
+    return this.held.size
+  }
 
-/** Every indexed string that occurs in `text`, scanning each position once. */
-function* occurrences(index: Index, text: string): Generator<{ at: number; match: string }> {
-  if (index.size === 0) return
-  for (let i = 0; i + PREFIX <= text.length; i++) {
-    const bucket = index.get(text.slice(i, i + PREFIX))
-    if (!bucket) continue
-    let best = ''
-    for (const s of bucket.keys()) if (s.length > best.length && text.startsWith(s, i)) best = s
-    if (best) {
-      yield { at: i, match: best }
-      i += best.length - 1
+  has(s: string): boolean {
+    return this.held.has(s)
+  }
+
+  add(s: string, n: number): void {
+    let entry = this.held.get(s)
+    if (!entry) {
+      if (n <= 0) return
+      entry = { ...this.rarestWindow(s), count: 0 }
+      this.held.set(s, entry)
+      let bucket = this.byWindow.get(entry.window)
+      if (!bucket) this.byWindow.set(entry.window, (bucket = new Map()))
+      bucket.set(s, entry.offset)
+    }
+    entry.count += n
+    if (entry.count > 0) return
+    this.held.delete(s)
+    const bucket = this.byWindow.get(entry.window)!
+    bucket.delete(s)
+    if (bucket.size === 0) this.byWindow.delete(entry.window)
+  }
+
+  /** Calls `found` for each held string in `text`; stops when `found` returns true. */
+  scan(text: string, found: (at: number, match: string) => boolean | void): void {
+    if (this.byWindow.size === 0) return
+    for (let i = 0; i + KEY <= text.length; i++) {
+      const bucket = this.byWindow.get(text.slice(i, i + KEY))
+      if (!bucket) continue
+      for (const [s, offset] of bucket) {
+        const at = i - offset
+        if (at >= 0 && text.startsWith(s, at) && found(at, s)) return
+      }
     }
   }
+
+  private rarestWindow(s: string): { window: string; offset: number } {
+    let best = { window: s.slice(0, KEY), offset: 0, shared: Infinity }
+    for (let offset = 0; offset + KEY <= s.length && best.shared > 0; offset++) {
+      const window = s.slice(offset, offset + KEY)
+      const shared = this.byWindow.get(window)?.size ?? 0
+      if (shared < best.shared) best = { window, offset, shared }
+    }
+    return best
+  }
+}
+
+/** Every held string that occurs in `text`, leftmost first, the longest where several start together; no overlaps. */
+function occurrences(index: Index, text: string): { at: number; match: string }[] {
+  const all: { at: number; match: string }[] = []
+  index.scan(text, (at, match) => void all.push({ at, match }))
+  all.sort((a, b) => a.at - b.at || b.match.length - a.match.length)
+  const kept: { at: number; match: string }[] = []
+  let next = 0
+  for (const o of all) {
+    if (o.at < next) continue
+    kept.push(o)
+    next = o.at + o.match.length
+  }
+  return kept
+}
+
+function occursIn(index: Index, text: string): boolean {
+  let hit = false
+  index.scan(text, () => (hit = true))
+  return hit
 }
 
 function replaceIndexed(index: Index, s: string): string {
@@ -111,8 +168,8 @@ function encodedForms(secret: string): string[] {
 }
 
 export class CredentialRegistry {
-  private readonly plain: Index = new Map()
-  private readonly encoded: Index = new Map()
+  private readonly plain = new Index()
+  private readonly encoded = new Index()
   private held = 0
 
   /**
@@ -121,15 +178,15 @@ export class CredentialRegistry {
    */
   add(secret: string | undefined | null): void {
     if (!secret || secret.length < MIN_LENGTH) return
-    indexAdd(this.plain, secret, 1)
-    for (const form of encodedForms(secret)) indexAdd(this.encoded, form, 1)
+    this.plain.add(secret, 1)
+    for (const form of encodedForms(secret)) this.encoded.add(form, 1)
     this.held++
   }
 
   forget(secret: string | undefined | null): void {
-    if (!secret || secret.length < MIN_LENGTH || !this.plain.get(secret.slice(0, PREFIX))?.has(secret)) return
-    indexAdd(this.plain, secret, -1)
-    for (const form of encodedForms(secret)) indexAdd(this.encoded, form, -1)
+    if (!secret || secret.length < MIN_LENGTH || !this.plain.has(secret)) return
+    this.plain.add(secret, -1)
+    for (const form of encodedForms(secret)) this.encoded.add(form, -1)
     this.held--
   }
 
@@ -144,9 +201,7 @@ export class CredentialRegistry {
    * and decoders skip them.
    */
   contains(text: string): boolean {
-    for (const _ of occurrences(this.plain, text)) return true
-    for (const _ of occurrences(this.encoded, text.replace(/\s+/g, ''))) return true
-    return false
+    return occursIn(this.plain, text) || occursIn(this.encoded, text.replace(/\s+/g, ''))
   }
 
   /** `text` with every live credential (as it is or base64-encoded) and every credential-shaped string replaced. */
