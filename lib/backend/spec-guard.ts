@@ -39,7 +39,7 @@ interface GuardedSpec {
  * Every secret path of a spec, with its field, in KES's read order. Shapes KES itself rejects (a `data` that is not
  * an array, an item that is not an object) are left to the KV backend, which names them the way it always has.
  */
-export function* specPaths(spec: GuardedSpec): Generator<{ field: string; key: unknown }> {
+export function* specPaths(spec: GuardedSpec): Generator<{ field: string; key: unknown; byPath?: true }> {
   if (Array.isArray(spec.dataFrom)) {
     for (let i = 0; i < spec.dataFrom.length; i++) yield { field: `spec.dataFrom[${i}]`, key: spec.dataFrom[i] }
   }
@@ -54,7 +54,9 @@ export function* specPaths(spec: GuardedSpec): Generator<{ field: string; key: u
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as { key?: unknown; path?: unknown } | null
       // KES reads by `path` when it is truthy (which this backend does not implement) and by `key` otherwise.
-      if (item !== null && typeof item === 'object' && !item.path) yield { field: `spec.${source}[${i}].key`, key: item.key }
+      if (item === null || typeof item !== 'object') continue
+      if (item.path) yield { field: `spec.${source}[${i}].path`, key: item.path, byPath: true }
+      else yield { field: `spec.${source}[${i}].key`, key: item.key }
     }
   }
 }
@@ -67,9 +69,11 @@ export function guardSpecPaths(spec: GuardedSpec, rules: PathRules): void {
   }
   const count = [spec.data ?? spec.properties, spec.dataFrom, spec.dataFromWithOptions].reduce<number>((n, a) => n + (Array.isArray(a) ? a.length : 0), 0)
   if (count > MAX_SPEC_ITEMS) throw new SpecError('spec', `has ${count} items in data, dataFrom and dataFromWithOptions together; at most ${MAX_SPEC_ITEMS}`)
-  for (const { field, key } of specPaths(spec)) {
+  for (const { field, key, byPath } of specPaths(spec)) {
     if (key === undefined || key === null || key === '') throw new SpecError(field, 'is missing: every item needs the Vault path to read')
     checkSecretPath(field, key, rules)
+    // A `path` item would fail at `_getByPath` anyway, after the spec's other reads were sent: refuse it before any.
+    if (byPath) throw new SpecError(field, `${shown(key as string)}: _getByPath not implemented: the Vault backend cannot fetch a data item by 'path' (neither could KES's); use 'key'`)
   }
   const items = spec.data ?? spec.properties
   if (Array.isArray(items)) {

@@ -151,6 +151,37 @@ describe('tenant: reads only from secret engines; names validated (issue 11, poi
     assert.equal(w.requests() - before, 0)
   })
 
+  it('data[].path items (KES\'s by-path fetch): checked like keys and refused as spec.data[i].path with a bounded quote, nothing sent', async () => {
+    w = await world({ allowedMounts: ['secret/data/team-a'] })
+    const before = w.requests()
+    const good = [{ key: 'secret/data/team-a/app0', name: 'a' }]
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['1 500 characters', 'secret/data/team-a/' + 'p'.repeat(1500), /is 1519 characters long; at most 512/],
+      ['a reserved tree', 'auth/token/lookup-self', /under Vault's own "auth\/" tree/],
+      ['outside VAULT_ALLOWED_MOUNTS', 'secret/data/team-b/app0', /outside the secret mounts/],
+      ['a traversal', 'secret/data/team-a/../../../sys/mounts', /'\.' or '\.\.' segment/],
+      ['not a string', 42, /must be a Vault path \(a string\); got number/],
+      ['a well-formed path', 'secret/data/team-a', /_getByPath not implemented.*use 'key'/],
+    ]
+    for (const [what, path, says] of cases) {
+      for (const spec of [
+        { vaultRole: 'team-a', dataFrom: ['secret/data/team-a/app1'], data: [...good, { path, name: 'b' }] },
+        { vaultRole: 'team-a', properties: [...good, { path, name: 'b' }] },
+      ]) {
+        const field = 'data' in spec ? 'spec.data[1].path' : 'spec.properties[1].path'
+        const err: SpecError = await w.backend.getSecretManifestData({ spec: spec as never }).then(
+          () => assert.fail(`${what}: accepted`),
+          (e: unknown) => e as SpecError,
+        )
+        assert.ok(err instanceof SpecError, `${what}: ${String(err)}`)
+        assert.equal(err.field, field, what)
+        assert.match(err.message, says, what)
+        assert.ok(err.message.length < 400, `${what}: the message is ${err.message.length} characters`)
+      }
+    }
+    assert.equal(w.requests() - before, 0, 'a refused spec costs Vault nothing')
+  })
+
   it('a spec that reads nothing still gets its empty Secret, as in KES (no identity needed, nothing sent)', async () => {
     w = await world()
     assert.deepEqual(await w.backend.getSecretManifestData({ spec: { data: [] } as never }), {})
