@@ -190,6 +190,18 @@ describe('sync metrics (KES lib/metrics.js)', () => {
     m.forget(l)
     assert.doesNotMatch(await registry.metrics(), /name="app"/)
   })
+  it('forget removes the series of every backend the ExternalSecret had; at most 8 backends are kept per ExternalSecret', async () => {
+    const registry = new Registry()
+    const m = new SyncMetrics(registry)
+    const of = (backend: string) => ({ name: 'app', namespace: 'ns', backend })
+    for (let i = 0; i < 20; i++) m.observeSync(of(`b${i}`), i % 2 ? 'success' : 'error')
+    m.observeSync({ name: 'other', namespace: 'ns', backend: 'b0' }, 'success')
+    const backends = async () => [...new Set([...(await registry.metrics()).matchAll(/name="app",namespace="ns",backend="(\w+)"/g)].map((x) => x[1]))]
+    assert.deepEqual(await backends(), Array.from({ length: 8 }, (_, i) => `b${12 + i}`))
+    m.forget(of('b19'))
+    assert.doesNotMatch(await registry.metrics(), /name="app"/)
+    assert.match(await registry.metrics(), /name="other"/)
+  })
   it('status text as KES wrote it', () => {
     assert.equal(statusText('ERROR, a\nb  c\td'), 'ERROR, ab c d')
   })

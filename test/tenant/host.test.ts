@@ -260,4 +260,24 @@ describe('tenant: the poller host refuses what a namespace does not permit (issu
     assert.deepEqual(status, { 'open/x': 'SUCCESS', 'empty/x': 'SUCCESS', 'kes-style/x': 'SUCCESS' })
     assert.deepEqual(api!.secretData('kes-style', 'x'), { password: 'pw-b-2' })
   })
+
+  it('sync metrics: ExternalSecrets whose backendType was edited before their deletion leave no series behind (20 cycles)', async () => {
+    await start()
+    api!.addNamespace('a')
+    await host!.start()
+    const series = async () => (await hostRegistry.metrics()).split('\n').filter((l) => l.startsWith('kubernetes_external_secrets_'))
+    const base = (await series()).length
+    for (let i = 0; i < 20; i++) {
+      api!.addExternalSecret('a', `es-${i}`, { backendType: 'vault', ...read('a') })
+      await w!.clock.advance(0)
+      api!.modifyExternalSecret('a', `es-${i}`, { backendType: 'secretsManager', data: [] })
+      await w!.clock.advance(0)
+      if (i === 0) assert.equal((await series()).length - base, 4, 'a counter and a gauge for vault, and for secretsManager')
+      api!.deleteExternalSecret('a', `es-${i}`)
+      await w!.clock.advance(0)
+    }
+    assert.equal(host!.pollers.size, 0)
+    assert.deepEqual((await series()).filter((l) => l.includes('name="es-')), [])
+    assert.equal((await series()).length, base)
+  })
 })
