@@ -5,7 +5,7 @@
 import type { Settings } from '../settings.js'
 import type { Identity } from '../token/errors.js'
 import { SpecError } from './errors.js'
-import { checkMount, checkRole } from '../spec-names.js'
+import { checkMount, checkRole, shown } from '../spec-names.js'
 import { checkServiceAccountPermitted } from './spec-guard.js'
 
 export interface SpecIdentityFields {
@@ -51,6 +51,13 @@ export function resolveIdentity(spec: SpecIdentityFields, context: IdentityConte
       permittedServiceAccounts: s.permittedServiceAccounts,
       fromNamespace: context.permittedServiceAccounts,
     })
+  }
+  if (approle) {
+    // AppRole logs in with the one role_id configured, whatever the role is called: a spec naming another role or mount
+    // would get the operator's own access under a name of its choosing (a login, a cache entry, series per name).
+    const own = { role: s.defaultVaultRole ?? 'approle', mount: s.defaultVaultMountPoint }
+    if (specRole !== undefined && specRole !== own.role) throw new SpecError('spec.vaultRole', `${shown(specRole)} is not the AppRole this controller logs in as: with VAULT_AUTH_METHOD=approle every login uses the one role_id of VAULT_APPROLE_ROLE_ID, so an ExternalSecret cannot select a role; name none, or ${shown(own.role)}`)
+    if (specMount !== undefined && specMount !== own.mount) throw new SpecError('spec.vaultMountPoint', `${shown(specMount)} is not the auth mount this controller's AppRole logs in at: with VAULT_AUTH_METHOD=approle every login uses the one role_id of VAULT_APPROLE_ROLE_ID at DEFAULT_VAULT_MOUNT_POINT; name none, or ${shown(own.mount)}`)
   }
   const role = specRole ?? s.defaultVaultRole ?? (approle ? 'approle' : undefined)
   if (!role) {

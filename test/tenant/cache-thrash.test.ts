@@ -4,6 +4,7 @@
  * and the broken ones keep their login backoff.
  */
 import assert from 'node:assert/strict'
+import { SpecError } from '../../lib/backend/errors.js'
 import { world, type World } from './world.js'
 
 describe('tenant: made-up roles cannot evict real identities from the token cache', function () {
@@ -38,5 +39,38 @@ describe('tenant: made-up roles cannot evict real identities from the token cach
     assert.equal(attempts[0], 62)
     assert.ok(attempts.reduce((a, b) => a + b, 0) <= 62 + 60 * 7, `attempts per poll: ${attempts.join(', ')}`)
     assert.ok(attempts.slice(-6).reduce((a, b) => a + b, 0) <= 120, `attempts per poll: ${attempts.join(', ')}`)
+  })
+
+  it('AppRole: 60 made-up vaultRoles (and a made-up mount) are refused as spec.vaultRole before any request; the operator\'s identity keeps its token', async () => {
+    const SID = 'approle-secret-id-0123456789abcdef'
+    w = await world({ authMethod: 'approle', approle: { roleId: 'r-1', secretId: async () => SID }, defaultVaultMountPoint: 'approle', defaultVaultRole: 'reader', tokenCacheMax: 5 })
+    w.dev.enableApproleAuth('approle')
+    w.dev.writeRole('approle', 'reader', { policies: ['team-a'], role_id: 'r-1', secret_id: SID, token_ttl: '1h' })
+    const read = { data: [{ key: 'secret/data/team-a/app0', name: 'p', property: 'password' }] }
+    // Naming nothing, or the configured role and mount, is the operator's one identity.
+    for (const spec of [read, { ...read, vaultRole: 'reader' }, { ...read, vaultRole: 'reader', vaultMountPoint: 'approle' }]) {
+      assert.deepEqual(await w.backend.getSecretManifestData({ spec: spec as never }), { p: Buffer.from('pw-a-0').toString('base64') })
+    }
+    const token = w.backend.tokenSessions[0]!.lease!.token
+    const series = (await w.registry.metrics()).split('\n').length
+    const before = w.requests()
+    const fake = Array.from({ length: 60 }, (_, i) => ({ ...read, vaultRole: `made-up-${i}` }))
+    const results = await Promise.allSettled([...fake, { ...read, vaultMountPoint: 'approle2' }].map((spec) => w!.backend.getSecretManifestData({ spec: spec as never })))
+    await w.clock.advance(0)
+    results.forEach((r, i) => {
+      assert.equal(r.status, 'rejected', `spec ${i} read`)
+      const err = (r as PromiseRejectedResult).reason as SpecError
+      assert.ok(err instanceof SpecError, String(err))
+      assert.equal(err.field, i < 60 ? 'spec.vaultRole' : 'spec.vaultMountPoint')
+      assert.match(err.message, /with VAULT_AUTH_METHOD=approle every login uses the one role_id of VAULT_APPROLE_ROLE_ID/)
+    })
+    assert.equal(w.requests() - before, 0, 'no login, no read')
+    const c = w.dev.counters()
+    assert.equal(c.results.login?.['200'], 1)
+    assert.equal(c.requests.revoke, 0)
+    assert.deepEqual(w.backend.tokenSessions.map((s) => [s.identity.role, s.lease?.token]), [['reader', token]])
+    const metrics = await w.registry.metrics()
+    assert.doesNotMatch(metrics, /made-up|approle2/)
+    assert.equal(metrics.split('\n').length, series, 'no new series')
   })
 })
