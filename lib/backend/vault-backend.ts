@@ -186,6 +186,9 @@ export class VaultBackend extends KVBackend {
     }
     this.connection = this.connect({ ...setup, namespace: this.settings.vaultNamespace ?? setup.namespace })
     if (setup.token) credentials.add(setup.token)
+    if (setup.token && this.settings.authServiceAccount && this.settings.defaultVaultRole) {
+      this.log.warn('the token preset on the node-vault client is not used: VAULT_AUTH_SERVICE_ACCOUNT gives each namespace its own identity, and one token would read for all of them; each namespace logs in as its service account')
+    }
     return this.connection
   }
 
@@ -425,7 +428,9 @@ export class VaultBackend extends KVBackend {
     return resolveIdentity(spec, { namespace: context.namespace, staticToken, permittedServiceAccounts: context.permittedServiceAccounts }, this.settings)
   }
 
+  /** The operator's default identity, and not a per-namespace one: a token preset on the client serves no namespace. */
   private isDefaultIdentity(identity: Identity, context: KVContext): boolean {
+    if (identity.namespace !== undefined) return false
     try {
       return identity.key === this.identityOf({}, context).key
     } catch {

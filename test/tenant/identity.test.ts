@@ -77,4 +77,21 @@ describe('tenant: the static-token identity cannot be named by a spec (issue 11,
     await assert.rejects(w.backend.getSecretManifestData({ spec: { ...spec, vaultRole: 'team-b' } as never }), (e: unknown) => e instanceof PolicyDeniedError)
     assert.equal(w.dev.counters().requests.login, 1)
   })
+
+  it('with per-namespace identities (VAULT_AUTH_SERVICE_ACCOUNT) a preset token serves no namespace: each logs in as its own account', async () => {
+    // A reviewer read team a's secret from namespace b with the controller's preset (root) token: every namespace's
+    // default identity took it, so one token served them all and bound_service_account_namespaces decided nothing.
+    w = await world((dev) => ({
+      vaultFactory: () => nodeVault({ endpoint: 'http://vault.invalid:8200', token: dev.rootToken, debug: () => {} } as never),
+      defaultVaultRole: 'team-a',
+      authServiceAccount: 'vault-reader',
+    }))
+    const spec = { data: [{ key: 'secret/data/team-a/app0', name: 'v', property: 'password' }] }
+    // Role team-a admits vault-reader of namespace a, not b (world.ts).
+    await assert.rejects(w.backend.getSecretManifestData({ spec: spec as never, namespace: 'b' }), /permission denied|not authorized|login/i)
+    assert.deepEqual(await w.backend.getSecretManifestData({ spec: spec as never, namespace: 'a' }), { v: Buffer.from('pw-a-0').toString('base64') })
+    assert.deepEqual(w.tokenRequests, ['b/vault-reader', 'a/vault-reader'])
+    assert.equal(w.backend.tokenSessions.some((s) => s.lease?.token === w!.dev.rootToken), false, 'no session holds the preset')
+    assert.equal(w.lines.filter((l) => l.includes('the token preset on the node-vault client is not used')).length, 1)
+  })
 })
