@@ -32,6 +32,16 @@ export function integerValue(name: string, raw: unknown, { min = 0, max = Number
   return n
 }
 
+/**
+ * Whole seconds, a fraction rounded up: KES computes its renewal threshold as 3 x interval / 1000, a fraction for an
+ * interval that is not a whole number of seconds (2 500 ms gives 7.5), and Vault's TTLs are whole seconds.
+ */
+export function secondsValue(name: string, raw: unknown, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN
+  if (!Number.isFinite(n)) throw new ConfigError(name, `${name}=${show(raw)} is not a number of seconds; expected a number from ${min} to ${max}`)
+  return integerValue(name, Math.ceil(n), { min, max })
+}
+
 const TRUE = new Set(['true', '1', 'yes', 'on'])
 const FALSE = new Set(['false', '0', 'no', 'off'])
 

@@ -8,6 +8,7 @@ import {
   ConfigError,
   type Env,
   integerValue,
+  secondsValue,
   listValue,
   oneOfValue,
   present,
@@ -137,7 +138,7 @@ export function resolveSettings(input: SettingsInput = {}, context: ResolveConte
     vaultToken: text('vaultToken'),
     pollerIntervalMilliseconds,
     // KES's default: three poll intervals, in whole seconds (rounded up, so a renewal is never a poll late).
-    tokenRenewThreshold: value('tokenRenewThreshold', (n, r) => integerValue(n, r, { min: 1, max: 30 * 86_400 }), Math.ceil((3 * pollerIntervalMilliseconds) / 1000)),
+    tokenRenewThreshold: value('tokenRenewThreshold', (n, r) => secondsValue(n, r, { min: 1, max: 30 * 86_400 }), Math.ceil((3 * pollerIntervalMilliseconds) / 1000)),
     tokenLookupIntervalMilliseconds: value('tokenLookupIntervalMilliseconds', (n, r) => integerValue(n, r, { min: 0, max: WEEK_MS }), pollerIntervalMilliseconds),
     // VSO's bound.
     tokenCacheMax: value('tokenCacheMax', (n, r) => integerValue(n, r, { min: 1, max: 1_000_000 }), 10_000),

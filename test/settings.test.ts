@@ -93,6 +93,15 @@ describe('settings: one resolver on every path', () => {
     assert.throws(() => new VaultBackend({ tokenRenewThreshold: 'soon' }), (e: unknown) => e instanceof ConfigError && e.variable === 'tokenRenewThreshold')
   })
 
+  it("KES's own threshold, 3 x interval / 1000, is a fraction for an interval of 2 500 ms: rounded up, not refused", () => {
+    // A reviewer's copy of KES's daemon wiring threw "tokenRenewThreshold=7.5 is not a whole number" at construction.
+    assert.equal(resolveSettings({ tokenRenewThreshold: (3 * 2500) / 1000 }).tokenRenewThreshold, 8)
+    assert.equal(resolveSettings({ tokenRenewThreshold: 37.5 }).tokenRenewThreshold, 38)
+    assert.equal(loadConfig({ VAULT_TOKEN_RENEW_THRESHOLD: '7.5' }).tokenRenewThreshold, 8)
+    assert.equal(resolveSettings({ tokenRenewThreshold: 0.2 }).tokenRenewThreshold, 1)
+    assert.throws(() => loadConfig({ VAULT_TOKEN_RENEW_THRESHOLD: '7.5s' }), (e: unknown) => e instanceof ConfigError && /"7.5s" is not a number of seconds/.test(e.message))
+  })
+
   it('an approle mount defaults to "approle" on every path (it was "kubernetes" from the environment)', () => {
     const env = resolveSettings(settingsInputFromEnv({ VAULT_AUTH_METHOD: 'approle', VAULT_APPROLE_ROLE_ID: 'r', VAULT_APPROLE_SECRET_ID_FILE: '/f' }), { source: 'env' })
     assert.equal(env.defaultVaultMountPoint, 'approle')

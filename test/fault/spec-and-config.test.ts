@@ -68,7 +68,7 @@ describe('fault: bad configuration values name their variable at start-up', () =
     ['POLLER_INTERVAL_MILLISECONDS', 'ten'],
     ['POLLER_INTERVAL_MILLISECONDS', '0'],
     ['VAULT_TOKEN_RENEW_THRESHOLD', '-5'],
-    ['VAULT_TOKEN_RENEW_THRESHOLD', '1.5'],
+    ['VAULT_TOKEN_RENEW_THRESHOLD', '1.5s'],
     ['VAULT_TOKEN_LOOKUP_INTERVAL_MILLISECONDS', 'soon'],
     ['VAULT_TOKEN_CACHE_MAX', '0'],
     ['VAULT_REVOKE_TOKENS_ON_SHUTDOWN', 'perhaps'],
