@@ -108,14 +108,17 @@ async function runHostMode(args: string[]): Promise<Outcome> {
   const pollerConfig = loadPollerConfig(process.env)
   const logger = createLogger({ level: config.logLevel })
   let kubeConfig: ReturnType<typeof createKubeConfig>
+  let coreApi: ReturnType<typeof createCoreV1Api>
   try {
     kubeConfig = createKubeConfig()
+    // Building a client is where a kubeconfig without a current context fails ("No active cluster!").
+    coreApi = createCoreV1Api(kubeConfig)
   } catch (e) {
     const source = process.env.KUBECONFIG ? `KUBECONFIG=${process.env.KUBECONFIG}` : process.env.KUBERNETES_SERVICE_HOST ? 'the in-cluster service account' : '~/.kube/config'
     throw new ConfigError('KUBECONFIG', `cannot load the Kubernetes configuration from ${source}: ${(e as Error).message}`)
   }
   // TokenRequest for per-namespace identities: any ExternalSecret may name spec.vaultServiceAccount.
-  const tokenRequests = new TokenRequestJwtCache({ api: createCoreV1Api(kubeConfig), logger, maxEntries: config.tokenCacheMax })
+  const tokenRequests = new TokenRequestJwtCache({ api: coreApi, logger, maxEntries: config.tokenCacheMax })
   const backend = createVaultBackend(process.env, { logger, tokenRequests })
   collectProcessMetrics(register)
   const server = await startMetricsServer(config.metricsPort, register).catch((e: NodeJS.ErrnoException) => {

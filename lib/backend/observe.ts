@@ -37,7 +37,11 @@ export function observeSessions(metrics: VaultMetrics, logger: Logger, clock: Cl
       metrics.lookup(id.mount, id.role, result)
       const now = clock.now()
       if (result === 'success') logger.debug(who(id, lease, now), 'vault token looked up')
-      else if (result === 'invalid') logger.warn({ ...who(id, lease, now), error: error?.message }, 'vault token is no longer valid (revoked or expired); logging in again')
+      else if (result === 'invalid') {
+        // A static token has no role to log in with: say what to do instead.
+        const next = id.method === 'token' ? 'set a new VAULT_TOKEN or configure DEFAULT_VAULT_ROLE' : 'logging in again'
+        logger.warn({ ...who(id, lease, now), error: error?.message }, `vault token is no longer valid (revoked or expired); ${next}`)
+      }
       else if (result === 'denied') logger.debug({ ...who(id, lease, now), error: error?.message }, 'vault denied lookup-self to a live token')
       else
         logger.warn(

@@ -75,6 +75,17 @@ describe('cli: start-up errors name what to fix and exit 78', function () {
     await fails78(['start'], { VAULT_ADDR: dev.address, KUBECONFIG: bad }, /cannot load the Kubernetes configuration from KUBECONFIG=.*bad-kubeconfig/)
   })
 
+  it('a kubeconfig with clusters but no current-context: the variable and the reason, exit 78 (was a bare "No active cluster!", exit 1)', async () => {
+    const none = path.join(dir, 'no-context-kubeconfig')
+    await fs.writeFile(none, [
+      'apiVersion: v1', 'kind: Config',
+      'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]',
+      'users: [{ name: u, user: { token: t } }]',
+      'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+    ].join('\n'))
+    await fails78(['start'], { VAULT_ADDR: dev.address, KUBECONFIG: none }, /cannot load the Kubernetes configuration from KUBECONFIG=.*no-context-kubeconfig: No active cluster/)
+  })
+
   it('METRICS_PORT already in use', async () => {
     const blocker = net.createServer()
     await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', () => r()))

@@ -169,6 +169,20 @@ describe('scenario: a static token renewed elsewhere with a small increment (sti
     assert.ok(c.requests.renew >= 12 && c.requests.renew <= 15, `renewals ${c.requests.renew}`)
   })
 
+  it('revoked elsewhere: the log says to set a new VAULT_TOKEN, not that it logs in again (it has no role to log in with)', async () => {
+    h = await harness({ roles: { app: { token_ttl: '1h' } }, perRole: 2 })
+    const own = await vaultToken(h, { policies: ['app'], ttl: '1h' })
+    await h.backend.close({ revoke: false })
+    h = await rebuilt(h, own)
+    assert.equal(await h.run(M), 0)
+    h.dev.revokeToken(own)
+    assert.ok((await h.run(2 * M)) > 0)
+    const said = h.lines.filter((l) => l.includes('vault token is no longer valid'))
+    assert.equal(said.length, 1)
+    assert.match(said[0]!, /set a new VAULT_TOKEN or configure DEFAULT_VAULT_ROLE/)
+    assert.equal(h.lines.some((l) => l.includes('logging in again')), false)
+  })
+
   it('at its real end (explicit max TTL) it is reported once with what to do, and nothing more is sent for it', async () => {
     h = await harness({ roles: { app: { token_ttl: '1h' } }, perRole: 2 })
     const own = await vaultToken(h, { policies: ['app'], ttl: '20m', explicit_max_ttl: '1h' })
