@@ -22,8 +22,8 @@ const backend = new VaultBackend({
   vaultFactory: () => vault({ apiVersion: 'v1', endpoint: process.env.VAULT_ADDR ?? 'http://127.0.0.1:8200' }),
   tokenRenewThreshold: process.env.VAULT_TOKEN_RENEW_THRESHOLD, // seconds; default 3 poll intervals
   logger: createLogger({ level: 'info' }),
-  defaultVaultMountPoint: process.env.DEFAULT_VAULT_MOUNT_POINT ?? 'kubernetes',
-  defaultVaultRole: process.env.DEFAULT_VAULT_ROLE,
+  defaultVaultMountPoint: process.env.DEFAULT_VAULT_MOUNT_POINT || null, // null: unset (default "kubernetes")
+  defaultVaultRole: process.env.DEFAULT_VAULT_ROLE || null,
   // Ours: the poll interval sets the lookup cadence and the default threshold.
   pollerIntervalMilliseconds,
   // With no role configured, a static VAULT_TOKEN is used (looked up and renewed on the same rules).

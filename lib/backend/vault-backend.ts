@@ -38,8 +38,8 @@ export interface ServiceAccountJwts {
   close(): void
 }
 
-/** Every setting by its name in settings.ts (numbers may come as strings, as KES passed tokenRenewThreshold). */
-export type BackendSettingOptions = { [K in keyof Settings]?: Settings[K] | (Settings[K] extends number ? string : never) }
+/** Every setting by its name in settings.ts; numbers may come as strings and null means unset, as KES passes them (`process.env.X || null`). */
+export type BackendSettingOptions = { [K in keyof Settings]?: Settings[K] | null | (Settings[K] extends number ? string : never) }
 
 export interface VaultBackendOptions extends BackendSettingOptions {
   /**

@@ -23,3 +23,12 @@ export function hostFromEnvironment(backend: VaultBackend): PollerHost {
   if (config.pollerIntervalMilliseconds !== pollerConfig.pollerIntervalMilliseconds) throw new ConfigError('POLLER_INTERVAL_MILLISECONDS', 'disagree')
   return new PollerHost({ kubeConfig: createKubeConfig(), backends: { vault: backend }, config: pollerConfig })
 }
+
+/** KES's daemon passes unset defaults as null and its threshold as 3 x interval / 1000 (a fraction). */
+export function asKesBuildsIt(): VaultBackend {
+  return new VaultBackend({
+    tokenRenewThreshold: (3 * 2500) / 1000,
+    defaultVaultMountPoint: process.env.DEFAULT_VAULT_MOUNT_POINT || null,
+    defaultVaultRole: process.env.DEFAULT_VAULT_ROLE || null,
+  })
+}
