@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache'
 import type { VaultMetrics } from '../metrics.js'
 import type { DynamicSecretMode } from '../settings.js'
+import type { TokenLease } from '../token/lease.js'
 import type { TokenPolicy } from '../token/policy.js'
 import { isLeased, LeaseRevoker, type ParentSession, type RevokeWhy, SecretLease, type SecretLeaseEvents } from '../token/secret-lease.js'
 import type { TokenSession } from '../token/session.js'
@@ -30,6 +31,14 @@ export class DynamicSecrets {
   private readonly kept: LRUCache<string, SecretLease>
   private readonly revoker: LeaseRevoker
   private readonly pending = new Set<Promise<unknown>>()
+  /**
+   * Leases evicted while in use, by cache key: their Secrets still hold them. Revoked when the key is minted again (the
+   * Secrets then get the new credential, as for a superseded lease) or two poll intervals on, whichever comes first;
+   * a cache that thrashes then leaves at most one extra credential per path, not one per poll.
+   */
+  private readonly orphans = new Map<string, { lease: SecretLease; leaseId: string; at: number }>()
+  /** At close(): leases left to their token's revocation (Vault revokes a token's leases with it). */
+  private leftToTokens: { lease: SecretLease; leaseId: string }[] = []
   private readonly detachMetrics: () => void
   private closed = false
 
@@ -42,11 +51,10 @@ export class DynamicSecrets {
         if (reason !== 'evict') return
         // A secret in use is held by a Secret (or is about to be, when its mint is on the wire): revoking its lease
         // would leave that Secret with a dead credential until its next poll. It ends at its TTL instead.
-        const inUse = o.clock.now() - lease.lastUsed < 2 * o.pollerIntervalMilliseconds
-        if (inUse) {
-          o.logger.warn({ mount: lease.identity.mount, role: lease.identity.role, path: lease.path }, 'dynamic secret cache is full and evicted a secret in use; it will be minted again, and the credential it replaces ends at its TTL. Raise VAULT_DYNAMIC_SECRETS_CACHE_MAX above the number of dynamic secrets')
-        }
-        this.retire(lease, 'evicted', !inUse)
+        if (o.clock.now() - lease.lastUsed < 2 * o.pollerIntervalMilliseconds) {
+          o.logger.warn({ mount: lease.identity.mount, role: lease.identity.role, path: lease.path }, 'dynamic secret cache is full and evicted a secret in use; it will be minted again, and the credential it replaces revoked then. Raise VAULT_DYNAMIC_SECRETS_CACHE_MAX above the number of dynamic secrets')
+          this.park(_key, lease)
+        } else this.retire(lease, 'evicted', true)
       },
     })
     this.detachMetrics = o.metrics.addLeaseCount(() => this.kept.size)
@@ -63,6 +71,7 @@ export class DynamicSecrets {
    */
   async read(session: TokenSession, path: string, fetch: () => Promise<VaultReadResponse>): Promise<VaultReadResponse> {
     if (this.o.mode === 'every-poll') return fetch()
+    this.revokeDueOrphans(this.o.clock.now())
     const key = JSON.stringify([session.identity.key, path])
     const kept = this.kept.get(key)
     if (kept) {
@@ -79,7 +88,36 @@ export class DynamicSecrets {
     if (isLeased(res) && !this.closed && !this.kept.has(key)) {
       this.kept.set(key, new SecretLease(path, { answer: res, sentAt, session }, this.o.client()!, this.o, (s, lease) => this.revokeLater(s, lease.token, 'superseded')))
     }
+    const orphan = this.orphans.get(key)
+    if (orphan && !this.closed) {
+      this.orphans.delete(key)
+      this.revokeLater(orphan.lease.parentSession, orphan.leaseId, 'superseded')
+    }
     return res
+  }
+
+  private park(key: string, lease: SecretLease): void {
+    const left = lease.retire()
+    if (!left) return
+    const previous = this.orphans.get(key)
+    if (previous) this.revokeLater(previous.lease.parentSession, previous.leaseId, 'evicted')
+    this.orphans.delete(key)
+    this.orphans.set(key, { lease, leaseId: left.token, at: this.o.clock.now() })
+    if (this.orphans.size > this.o.max) this.revokeOrphan(this.orphans.keys().next().value!)
+  }
+
+  /** Orphans in the order they were parked: the oldest first, so the scan stops at the first not yet due. */
+  private revokeDueOrphans(now: number): void {
+    for (const [key, orphan] of this.orphans) {
+      if (now - orphan.at < 2 * this.o.pollerIntervalMilliseconds) return
+      this.revokeOrphan(key)
+    }
+  }
+
+  private revokeOrphan(key: string): void {
+    const orphan = this.orphans.get(key)!
+    this.orphans.delete(key)
+    this.revokeLater(orphan.lease.parentSession, orphan.leaseId, 'evicted')
   }
 
   /** Leases no ExternalSecret asked for within `idleMs` are revoked (when the policy allows) and forgotten. */
@@ -103,8 +141,30 @@ export class DynamicSecrets {
     this.detachMetrics()
     const leases = [...this.kept.values()]
     this.kept.clear()
-    for (const lease of leases) this.retire(lease, 'shutdown', revoke && !lease.endsWithSession)
+    for (const lease of leases) {
+      if (revoke && lease.endsWithSession) {
+        const left = lease.retire()
+        if (left) this.leftToTokens.push({ lease, leaseId: left.token })
+      } else this.retire(lease, 'shutdown', revoke)
+    }
+    for (const [, orphan] of this.orphans) {
+      if (revoke && orphan.lease.endsWithSession) this.leftToTokens.push(orphan)
+      else if (revoke) this.revokeLater(orphan.lease.parentSession, orphan.leaseId, 'shutdown')
+    }
+    this.orphans.clear()
     await Promise.allSettled([...this.pending])
+  }
+
+  /**
+   * After close(): the leases left to a token whose revocation did not happen (refused, failed, too late) are revoked one
+   * by one with that token, which is then still alive.
+   */
+  async revokeLeftWith(tokens: Map<ParentSession, TokenLease | undefined>): Promise<void> {
+    const work = this.leftToTokens
+      .filter(({ lease }) => tokens.has(lease.parentSession))
+      .map(({ lease, leaseId }) => this.revoker.revoke(lease.parentSession, leaseId, 'shutdown', tokens.get(lease.parentSession)).catch(() => false))
+    this.leftToTokens = []
+    await Promise.allSettled(work)
   }
 
   private retire(lease: SecretLease, why: RevokeWhy, revoke: boolean): void {

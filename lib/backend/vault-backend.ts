@@ -525,13 +525,20 @@ export class VaultBackend extends KVBackend {
     // flight (a lookup, a login and the read) get two deadlines, then the revocations one each, run in parallel:
     // 4 deadlines in all, whatever Vault does.
     const deadline = this.settings.requestTimeoutMilliseconds
-    await settledWithin([...this.inflight], 2 * deadline)
+    const started = performance.now()
+    const left = (most: number) => Math.max(0, Math.min(most, 4 * deadline - (performance.now() - started)))
+    await settledWithin([...this.inflight], left(2 * deadline))
     // Leases first (revoking one needs its identity's token); those a token's revocation takes are left to it.
-    await settledWithin([this.dynamic.close(revoke)], deadline)
+    await settledWithin([this.dynamic.close(revoke)], left(deadline))
     const sessions = [...this.allSessions()]
+    const tokens = new Map(sessions.map((s) => [s, s.lease]))
     this.sessions.clear()
     this.starting.clear()
-    const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], deadline)
+    const results = await settledWithin([...sessions.map((s) => s.retire({ revoke })), ...this.retiring], left(deadline))
+    // A token whose revocation was refused, failed or came too late is still alive, and so are the leases left to it:
+    // revoke those one by one with it, in what is left of the 4 deadlines.
+    const unrevoked = new Map([...tokens].filter((_, i) => results[i]?.status !== 'fulfilled' || results[i]?.value !== true))
+    if (revoke && unrevoked.size > 0) await settledWithin([this.dynamic.revokeLeftWith(unrevoked)], left(deadline))
     let revoked = 0
     for (const r of results) {
       if (r.status === 'fulfilled' && r.value === true) revoked++

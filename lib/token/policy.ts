@@ -281,13 +281,16 @@ function dead(s: SessionState, lease: TokenLease, at: number, p: TokenPolicy, ra
 
 /**
  * Lookup-self called the token dead. Once, that is a revocation: replace it. A young token that read a secret since
- * its login, called dead twice in a row, is a contradiction, not two revocations: lookup-self is answered by something
- * else (a proxy or load balancer sending auth/token/* to another cluster). A login per poll would follow, each
- * replaced token left live; instead lookup-self is not believed (as for a role without `default`): the token is
- * judged by its login lease and replaced at the threshold, and a read Vault refuses still replaces it at once.
+ * its login and was never once confirmed by lookup-self, called dead at its first lookup, twice in a row, is a
+ * contradiction, not two revocations: lookup-self is answered by something else (a proxy or load balancer sending
+ * auth/token/* to another cluster). A login per poll would follow, each replaced token left live; instead lookup-self
+ * is not believed (as for a role without `default`): the token is judged by its login lease and replaced at the
+ * threshold, and a read Vault refuses still replaces it at once. Any lookup that succeeds, and any read that finds a
+ * token dead, resets the count: tokens then do die, and lookup-self tells the truth.
  */
 function lookupSaidDead(s: SessionState, lease: TokenLease, sentAt: number, p: TokenPolicy, random: () => number): { state: SessionState; result: LookupResult } {
-  const contradicted = lease.origin === 'login' && s.readOkToken === lease.token && sentAt - lease.issueTime < youngWithin(p) && !expired(lease, sentAt, p)
+  const contradicted =
+    lease.origin === 'login' && !lease.lookedUp && s.readOkToken === lease.token && sentAt - lease.issueTime < youngWithin(p) && !expired(lease, sentAt, p)
   const contradictedLookups = contradicted ? s.contradictedLookups + 1 : 0
   if (contradictedLookups >= 2) return { state: { ...s, lookupDenied: true, contradictedLookups }, result: 'denied' }
   return { state: { ...dead(s, lease, sentAt, p, random), contradictedLookups }, result: 'invalid' }
@@ -559,7 +562,7 @@ export function afterDeadRead(
   random: () => number = Math.random,
 ): SessionState {
   if (s.lease?.token !== lease.token) return s
-  const next = dead(s, lease, now, p, random)
+  const next = { ...dead(s, lease, now, p, random), contradictedLookups: 0 }
   return kind === 'permission_denied' && s.lookupDenied ? { ...next, deniedReadLoginAt: now, lookupDenied: false } : next
 }
 

@@ -143,9 +143,12 @@ export class SecretLease {
     return this.session
   }
 
-  /** Its parent token is the one its session holds, and that session will revoke it: Vault revokes the lease with it. */
+  /**
+   * Its parent token is the one its session holds, and that session will revoke it: Vault revokes the lease with it.
+   * Not for a role without the `default` policy, which also grants revoke-self.
+   */
   get endsWithSession(): boolean {
-    return this.parent().current && this.session.revocable
+    return this.parent().current && this.session.revocable && !this.session.state.lookupDenied && !this.session.state.renewDenied
   }
 
   private parent(): ParentToken {
@@ -265,13 +268,16 @@ export class LeaseRevoker {
     return this.known.get(id.key) === 'denied'
   }
 
-  /** Revoke with the session's token as it is now (no login just for this: a token's end takes its leases anyway). */
-  async revoke(session: ParentSession, leaseId: string, why: RevokeWhy): Promise<boolean> {
+  /**
+   * Revoke with the session's token as it is now (no login just for this: a token's end takes its leases anyway), or
+   * with `token`, the one a session held before it was retired.
+   */
+  async revoke(session: ParentSession, leaseId: string, why: RevokeWhy, token: TokenLease | undefined = session.lease): Promise<boolean> {
     const key = session.identity.key
     // Each wait ends when a probe settles; a probe that failed for Vault's own reasons hands over to the next caller.
     while (!this.known.has(key) && this.probes.has(key)) await this.probes.get(key)!.catch(() => false)
     if (this.known.get(key) === 'denied') return false
-    const work = this.send(session, leaseId, why)
+    const work = this.send(session, leaseId, why, token)
     if (!this.known.has(key)) {
       this.probes.set(key, work)
       void work.finally(() => this.probes.get(key) === work && this.probes.delete(key))
@@ -279,9 +285,8 @@ export class LeaseRevoker {
     return work
   }
 
-  private async send(session: ParentSession, leaseId: string, why: RevokeWhy): Promise<boolean> {
+  private async send(session: ParentSession, leaseId: string, why: RevokeWhy, token: TokenLease | undefined): Promise<boolean> {
     const id = session.identity
-    const token = session.lease
     const client = this.client()
     if (!client || !token || expired(token, this.deps.clock.now(), this.deps.policy)) return false
     try {

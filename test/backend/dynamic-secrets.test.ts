@@ -64,9 +64,11 @@ describe('backend: dynamic secrets', function () {
     assert.equal(failed, 0)
     assert.equal(held, 12)
     assert.ok(w.lines.some((l) => l.includes('dynamic secret cache is full and evicted a secret in use')))
-    // Evicted secrets are minted again; the credentials they replace end at their TTL.
+    // Evicted secrets are minted again; the credential an eviction replaced is revoked once its path has a new one, so
+    // a thrashing cache leaves no pile of live credentials (a reviewer counted 61 for these 2 ExternalSecrets in 10 min).
     assert.ok(w.dev.leaseCounts().minted > 2)
-    assert.equal(await w.metric('kes_vault_secret_lease_revocations_total', { reason: 'evicted' }), 0)
+    assert.ok(w.dev.liveCredentials() <= 3, `${w.dev.liveCredentials()} live credentials`)
+    assert.equal(await w.metric('kes_vault_secret_lease_revocations_total', { result: 'success' }), w.dev.leaseCounts().minted - w.dev.liveCredentials(), 'every credential not live any more was revoked by us')
     await w.backend.close({ revoke: false })
   })
 

@@ -163,6 +163,18 @@ describe('scenario: dynamic secrets over a simulated day (poll 10 s, in-process 
       assert.equal(w.dev.counters().requests.lease, 0)
     })
 
+    for (const [what, fault] of [['refused (a role without the default policy, which grants revoke-self)', 'no-default'], ['failing (500)', '500']] as const) {
+      it(`close() when revoke-self is ${what}: the leases are revoked one by one, none left live`, async () => {
+        // A reviewer found 2 credentials left live: the leases had been left to a token revocation that never happened.
+        const w = dynamicWorld({ paths: ['app', 'other'], canRevoke: true, ...(fault === 'no-default' ? { token: { token_no_default_policy: true } } : {}) })
+        assert.equal(await w.run(10 * M), 0)
+        if (fault === '500') w.dev.injectFault({ kind: 'error', status: 500, operation: 'revoke', path: 'auth/token/revoke-self' })
+        assert.deepEqual(await w.backend.close(), { revoked: 0 })
+        assert.equal(w.dev.liveCredentials(), 0)
+        assert.deepEqual(w.dev.leaseCounts().revoked, { request: 2, token: 0, expired: 0 })
+      })
+    }
+
     it('close() revokes one by one the leases a static token read (the operator\'s token is never revoked)', async () => {
       const w = dynamicWorld({ paths: ['app', 'other'] })
       const backend = new VaultBackend({ vaultExchange: w.dev.inProcessExchange(), vaultToken: w.dev.rootToken, clock: w.clock, random: () => 1, registry: new Registry() })

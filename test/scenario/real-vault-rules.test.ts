@@ -107,6 +107,21 @@ describe('scenario: real Vault rules (stricter dev Vault)', function () {
     assert.equal(h.lines.filter((l) => l.includes('invalid while reads with them succeed')).length, 1, 'said once')
   })
 
+  it('two ordinary revocations in a row (the second of a token not yet looked up) leave lookup-self believed', async () => {
+    // A reviewer's case: the routed-elsewhere rule counted two genuine revocations as a contradiction and turned
+    // lookup-self off for good (3 lookups in the next 30 min instead of 183, more dead-token requests after).
+    h = await harness({ roles: { app: { token_ttl: '1h' } }, perRole: 2, transport: 'in-process' })
+    assert.equal(await h.run(20 * S), 0)
+    h.dev.revokeRoleTokens('kubernetes', 'app')
+    assert.equal(await h.run(10 * S), 0, 'the first token, looked up before, is replaced at once')
+    h.dev.revokeRoleTokens('kubernetes', 'app')
+    assert.equal(await h.run(10 * S), 0, 'the second, at its first lookup, is replaced at once too')
+    const before = h.dev.counters().requests.lookup
+    assert.equal(await h.run(30 * M), 0)
+    assert.equal(h.dev.counters().requests.lookup - before, 180, 'a lookup per poll, as before the revocations')
+    assert.equal(h.lines.some((l) => l.includes('invalid while reads with them succeed')), false)
+  })
+
   it('a role whose tokens have 3 uses: warned once; each use counted, so no request ever goes out with a spent token', async () => {
     h = await harness({ roles: { limited: { token_ttl: '1h', token_num_uses: 3 } }, perRole: 4, transport: 'in-process' })
     const failed = await h.run(5 * M)

@@ -113,9 +113,10 @@ describe('transport: close()', function () {
     assert.ok(closed.ms < 4 * TIMEOUT + 300, `close() took ${Math.round(closed.ms)} ms`)
     assert.deepEqual(closed.value, { revoked: 0 })
     assert.match((await pending).error!.message, /no answer in time/)
-    // The kept leases were left to the token's revocation (a request per token, not per lease).
-    assert.equal(quiet.received.filter((r) => r.path === 'sys/leases/revoke').length, 0)
-    assert.equal(quiet.count('revoke'), 1)
+    // The kept leases were left to the token's revocation; it timed out, so the time left went to revoking them one by
+    // one (they hang too, and are given up at the 4th deadline).
+    assert.equal(quiet.received.filter((r) => r.path === 'auth/token/revoke-self').length, 1)
+    assert.ok(quiet.received.filter((r) => r.path === 'sys/leases/revoke').length <= 2)
   })
 
   it('a revocation is sent at close even while a Retry-After quiets its mount (else the token lives to its TTL)', async () => {
