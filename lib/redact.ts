@@ -106,9 +106,10 @@ class Index {
     }
   }
 
+  /** From the tail (random in tokens, JWT signatures and secret IDs, unlike their heads) towards the head. */
   private rarestWindow(s: string): { window: string; offset: number } {
-    let best = { window: s.slice(0, KEY), offset: 0, shared: Infinity }
-    for (let offset = 0; offset + KEY <= s.length && best.shared > 0; offset++) {
+    let best = { window: s.slice(-KEY), offset: s.length - KEY, shared: Infinity }
+    for (let offset = s.length - KEY; offset >= 0 && best.shared > 0; offset--) {
       const window = s.slice(offset, offset + KEY)
       const shared = this.byWindow.get(window)?.size ?? 0
       if (shared < best.shared) best = { window, offset, shared }
