@@ -47,13 +47,13 @@ export class DynamicSecrets {
     this.kept = new LRUCache<string, SecretLease>({
       max: o.max,
       // Only evictions: idle sweeps, shutdown and paths that stopped being dynamic retire their entries themselves.
-      dispose: (lease, _key, reason) => {
+      dispose: (lease, key, reason) => {
         if (reason !== 'evict') return
-        // A secret in use is held by a Secret (or is about to be, when its mint is on the wire): revoking its lease
-        // would leave that Secret with a dead credential until its next poll. It ends at its TTL instead.
+        // A secret in use is held by a Secret (or is about to be, when its mint is on the wire): revoking its lease now
+        // would leave that Secret with a dead credential until its next poll. It is parked until its path has a new one.
         if (o.clock.now() - lease.lastUsed < 2 * o.pollerIntervalMilliseconds) {
           o.logger.warn({ mount: lease.identity.mount, role: lease.identity.role, path: lease.path }, 'dynamic secret cache is full and evicted a secret in use; it will be minted again, and the credential it replaces revoked then. Raise VAULT_DYNAMIC_SECRETS_CACHE_MAX above the number of dynamic secrets')
-          this.park(_key, lease)
+          this.park(key, lease)
         } else this.retire(lease, 'evicted', true)
       },
     })
@@ -139,19 +139,20 @@ export class DynamicSecrets {
     if (this.closed) return
     this.closed = true
     this.detachMetrics()
-    const leases = [...this.kept.values()]
+    // Every lease still valid: the kept ones (retired now, so none is renewed or minted again) and the parked ones.
+    const held = [...this.kept.values()].flatMap((lease) => {
+      const left = lease.retire()
+      return left ? [{ lease, leaseId: left.token }] : []
+    })
+    held.push(...this.orphans.values())
     this.kept.clear()
-    for (const lease of leases) {
-      if (revoke && lease.endsWithSession) {
-        const left = lease.retire()
-        if (left) this.leftToTokens.push({ lease, leaseId: left.token })
-      } else this.retire(lease, 'shutdown', revoke)
-    }
-    for (const [, orphan] of this.orphans) {
-      if (revoke && orphan.lease.endsWithSession) this.leftToTokens.push(orphan)
-      else if (revoke) this.revokeLater(orphan.lease.parentSession, orphan.leaseId, 'shutdown')
-    }
     this.orphans.clear()
+    if (revoke) {
+      for (const h of held) {
+        if (h.lease.endsWithSession) this.leftToTokens.push(h)
+        else this.revokeLater(h.lease.parentSession, h.leaseId, 'shutdown')
+      }
+    }
     await Promise.allSettled([...this.pending])
   }
 

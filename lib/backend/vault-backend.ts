@@ -522,8 +522,8 @@ export class VaultBackend extends KVBackend {
   private async shutdown(revoke: boolean): Promise<{ revoked: number }> {
     this.detachMetrics()
     // Every request ends within its deadline; a credential source that hangs must not hold shutdown forever. Reads in
-    // flight (a lookup, a login and the read) get two deadlines, then the revocations one each, run in parallel:
-    // 4 deadlines in all, whatever Vault does.
+    // flight get two deadlines, lease revocations one, token revocations one, and leases whose token's revocation did
+    // not happen whatever is left: 4 deadlines in all, whatever Vault does.
     const deadline = this.settings.requestTimeoutMilliseconds
     const started = performance.now()
     const left = (most: number) => Math.max(0, Math.min(most, 4 * deadline - (performance.now() - started)))

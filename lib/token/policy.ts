@@ -288,12 +288,22 @@ function dead(s: SessionState, lease: TokenLease, at: number, p: TokenPolicy, ra
  * threshold, and a read Vault refuses still replaces it at once. Any lookup that succeeds, and any read that finds a
  * token dead, resets the count: tokens then do die, and lookup-self tells the truth.
  */
-function lookupSaidDead(s: SessionState, lease: TokenLease, sentAt: number, p: TokenPolicy, random: () => number): { state: SessionState; result: LookupResult } {
+function lookupSaidDead(s: SessionState, lease: TokenLease, sentAt: number, p: TokenPolicy, random: () => number): LookupOutcome {
   const contradicted =
     lease.origin === 'login' && !lease.lookedUp && s.readOkToken === lease.token && sentAt - lease.issueTime < youngWithin(p) && !expired(lease, sentAt, p)
   const contradictedLookups = contradicted ? s.contradictedLookups + 1 : 0
-  if (contradictedLookups >= 2) return { state: { ...s, lookupDenied: true, contradictedLookups }, result: 'denied' }
+  if (contradictedLookups >= 2) return { state: { ...s, lookupDenied: true, contradictedLookups }, result: 'denied', denial: 'contradicted' }
   return { state: { ...dead(s, lease, sentAt, p, random), contradictedLookups }, result: 'invalid' }
+}
+
+/**
+ * A lookup's outcome; for 'denied', why lookup-self is not asked any more: the role has no `default` policy, or
+ * lookup-self contradicts the reads (`lookupSaidDead`).
+ */
+export interface LookupOutcome {
+  state: SessionState
+  result: LookupResult
+  denial?: 'no_default_policy' | 'contradicted'
 }
 
 export function afterLookup(
@@ -303,7 +313,7 @@ export function afterLookup(
   sentAt: number,
   p: TokenPolicy,
   random: () => number = Math.random,
-): { state: SessionState; result: LookupResult } {
+): LookupOutcome {
   if (s.lease !== lease) return { state: s, result: outcome.ok ? 'success' : 'failure' }
   if (outcome.ok) return { state: { ...s, lease: leaseFromLookup(lease, outcome.value, sentAt), lookupRetryAt: 0, usesSpent: 0, contradictedLookups: 0 }, result: 'success' }
   switch (kindOf(outcome.error)) {
@@ -312,7 +322,7 @@ export function afterLookup(
     case 'permission_denied':
       // One wording for "no default policy" and (on old Vault) "dead token". A token never looked up yet and alive
       // by its login lease is the first case: every token of a role without `default` is denied from its first lookup.
-      if (!lease.lookedUp && !expired(lease, sentAt, p)) return { state: { ...s, lookupDenied: true }, result: 'denied' }
+      if (!lease.lookedUp && !expired(lease, sentAt, p)) return { state: { ...s, lookupDenied: true }, result: 'denied', denial: 'no_default_policy' }
       return lookupSaidDead(s, lease, sentAt, p, random)
     default:
       // Vault unreachable or unwell: keep the token while it is valid; retry after one lookup interval, not per caller.

@@ -300,14 +300,14 @@ export class TokenSession {
   private async lookup(sentAt: number): Promise<void> {
     const lease = this.current.lease!
     const outcome = await attempt(this.identity, () => this.vault.lookupSelf(lease.token))
-    const { state, result } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy, this.deps.random)
+    const { state, result, denial } = afterLookup(this.current, lease, outcome, sentAt, this.deps.policy, this.deps.random)
     this.adopt(state)
     this.deps.events.lookup(this.identity, result, state.lease ?? lease, outcome.ok ? undefined : asError(outcome.error))
-    if (result === 'denied' && state.contradictedLookups > 0) {
+    if (denial === 'contradicted') {
       this.warnOnce('self_denied', lease,
-        `lookup-self calls tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} invalid while reads with them succeed ` +
+        `lookup-self calls tokens of ${this.whose} invalid while reads with them succeed ` +
           '(is auth/token/* routed to another Vault cluster?); judging tokens by their login lease, logging in once per TTL instead')
-    } else if (result === 'denied') this.warnSelfDenied(lease, 'look themselves up')
+    } else if (denial === 'no_default_policy') this.warnSelfDenied(lease, 'look themselves up')
     if (state.lease) this.warnLimitedUses(state.lease)
   }
 
@@ -345,10 +345,11 @@ export class TokenSession {
         `VAULT_TOKEN_RENEW_THRESHOLD=${threshold} s is not below the token TTL of ${ttl} s; ` +
           `renewing at half the TTL instead. Lower the threshold or raise the role's token_ttl`)
     }
-    if (effectiveSkew(lease, this.deps.policy) !== skew) {
+    const applied = effectiveSkew(lease, this.deps.policy)
+    if (applied !== skew) {
       this.warnOnce('skew_above_ttl', lease,
         `VAULT_TOKEN_EXPIRY_SKEW_SECONDS=${skew} s is not below the token TTL of ${ttl} s; ` +
-          `a token counts as expired ${ttl / 4} s before its end instead. Lower the skew or raise the role's token_ttl`)
+          `a token counts as expired ${applied} s before its end instead. Lower the skew or raise the role's token_ttl`)
     }
   }
 
@@ -370,9 +371,14 @@ export class TokenSession {
       'the static VAULT_TOKEN can no longer be renewed and will expire; set a new VAULT_TOKEN or configure DEFAULT_VAULT_ROLE so the backend can log in')
   }
 
+  /** Whose tokens a warning is about, in the operator's words. */
+  private get whose(): string {
+    return this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`
+  }
+
   private warnSelfDenied(lease: TokenLease, what: string): void {
     this.warnOnce('self_denied', lease,
-      `tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} cannot ${what}: ` +
+      `tokens of ${this.whose} cannot ${what}: ` +
         `no default policy; ${this.abilities.canLogin ? 'logging in once per TTL instead' : 'using it until Vault refuses it'}`)
   }
 
@@ -380,7 +386,7 @@ export class TokenSession {
   private warnLimitedUses(lease: TokenLease): void {
     if (lease.numUses <= 0) return
     this.warnOnce('limited_uses', lease,
-      `tokens of ${this.identity.method === 'token' ? 'the static VAULT_TOKEN' : `role "${this.identity.role}"`} are limited to ${lease.numUses} uses ` +
+      `tokens of ${this.whose} are limited to ${lease.numUses} uses ` +
         `(token_num_uses): each request spends one and writes to Vault's storage, and a new login follows the last; set token_num_uses=0 on the role`)
   }
 
